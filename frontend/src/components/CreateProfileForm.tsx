@@ -1,0 +1,78 @@
+import { useId, useState, type FormEvent } from "react";
+import { api, type Profile } from "../api";
+import { errorText } from "./ErrorMessage";
+
+export function CreateProfileForm({
+  onCreated,
+  onCancel,
+  autoFocus = false,
+  compact = false,
+}: {
+  onCreated: (p: Profile) => void;
+  onCancel?: () => void;
+  autoFocus?: boolean;
+  compact?: boolean;
+}) {
+  const id = useId();
+  const [name, setName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const profile = await api.createProfile(name.trim());
+      setName("");
+      onCreated(profile);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className={compact ? "create-profile compact" : "create-profile"} onSubmit={submit} noValidate>
+      <label htmlFor={`${id}-name`} className={compact ? "visually-hidden" : "field-label"}>
+        Name your photo collection
+      </label>
+      <div className="input-row">
+        <input
+          id={`${id}-name`}
+          data-testid="profile-create-input"
+          type="text"
+          value={name}
+          placeholder="e.g. holiday-2024"
+          autoFocus={autoFocus}
+          autoComplete="off"
+          spellCheck={false}
+          maxLength={200}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={`${id}-hint ${id}-error`}
+          onChange={(e) => {
+            setName(e.target.value);
+            if (error) setError(null);
+          }}
+        />
+        <button type="submit" className="btn btn-primary" data-testid="profile-create-submit" disabled={busy}>
+          {busy ? "Creating…" : "Create"}
+        </button>
+        {onCancel && (
+          <button type="button" className="btn" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
+      </div>
+      {!compact && (
+        <p id={`${id}-hint`} className="hint">
+          Letters, digits, dots, dashes and underscores; up to 64 characters.
+        </p>
+      )}
+      <p id={`${id}-error`} className="field-error" role="alert" data-testid="profile-create-error" hidden={!error}>
+        {error}
+      </p>
+    </form>
+  );
+}

@@ -1,0 +1,103 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { api, isAbortError, MAX_QUERY_LENGTH, type SearchResponse, type SearchResult } from "../api";
+import { errorText } from "../components/ErrorMessage";
+import { LatestRequest } from "../lib/debounce";
+
+export const SEARCH_DEBOUNCE_MS = 250;
+export const PAGE_SIZE = 24;
+
+interface Args {
+  profile: string;
+  q: string;
+  offset: number;
+}
+
+export interface SearchState {
+  /** The query the shown results belong to (trimmed). */
+  query: string;
+  results: SearchResult[];
+  total: number;
+  loading: boolean;
+  loadingMore: boolean;
+  error: string | null;
+}
+
+const EMPTY: SearchState = { query: "", results: [], total: 0, loading: false, loadingMore: false, error: null };
+
+/**
+ * Search-as-you-type: waits {@link SEARCH_DEBOUNCE_MS} after the last keystroke,
+ * aborts the stale request, and keeps the server's order (best first).
+ */
+export function useSearch(profile: string | null, rawQuery: string) {
+  const [state, setState] = useState<SearchState>(EMPTY);
+  const query = rawQuery.trim();
+
+  const runner = useMemo(
+    () =>
+      new LatestRequest<Args, SearchResponse>(
+        (a, signal) => api.search({ profile: a.profile, q: a.q, limit: PAGE_SIZE, offset: a.offset }, signal),
+        {
+          onStart: (a) =>
+            setState((s) => (a.offset ? { ...s, loadingMore: true } : { ...s, loading: true, error: null })),
+          onResult: (r, a) =>
+            setState((s) => ({
+              query: a.q,
+              // keep the server's order; a later page is appended, dropping repeats
+              results: a.offset
+                ? [...s.results, ...r.results.filter((x) => !s.results.some((y) => y.photo.id === x.photo.id))]
+                : r.results,
+              total: r.total,
+              loading: false,
+              loadingMore: false,
+              error: null,
+            })),
+          onError: (e, a) => {
+            if (isAbortError(e)) return;
+            setState((s) => ({
+              ...s,
+              query: a.q,
+              results: a.offset ? s.results : [],
+              total: a.offset ? s.total : 0,
+              loading: false,
+              loadingMore: false,
+              error: errorText(e),
+            }));
+          },
+        },
+      ),
+    [],
+  );
+
+  const lastProfile = useRef<string | null>(null);
+  const [reloadTick, setReloadTick] = useState(0);
+  const lastReload = useRef(0);
+
+  useEffect(() => {
+    const immediate = lastProfile.current !== profile || lastReload.current !== reloadTick;
+    lastProfile.current = profile;
+    lastReload.current = reloadTick;
+    if (!profile || !query) {
+      runner.cancel();
+      setState(EMPTY);
+      return;
+    }
+    if (query.length > MAX_QUERY_LENGTH) {
+      runner.cancel();
+      setState({ ...EMPTY, query, error: `That description is too long (at most ${MAX_QUERY_LENGTH} characters).` });
+      return;
+    }
+    runner.schedule({ profile, q: query, offset: 0 }, immediate ? 0 : SEARCH_DEBOUNCE_MS);
+  }, [profile, query, reloadTick, runner]);
+
+  useEffect(() => () => runner.cancel(), [runner]);
+
+  const loadMore = useCallback(() => {
+    if (!profile || !state.query || state.loadingMore || state.results.length >= state.total) return;
+    runner.schedule({ profile, q: state.query, offset: state.results.length }, 0);
+  }, [profile, runner, state]);
+
+  /** Search again right away (after new photos were indexed, say). */
+  const reload = useCallback(() => setReloadTick((t) => t + 1), []);
+
+  return { ...state, loadMore, reload, stale: state.query !== query };
+}

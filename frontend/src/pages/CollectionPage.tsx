@@ -1,0 +1,161 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { isJobFinished, MAX_QUERY_LENGTH, type Job, type Profile } from "../api";
+import { ErrorMessage } from "../components/ErrorMessage";
+import { JobProgress } from "../components/JobProgress";
+import { ResultGrid } from "../components/ResultGrid";
+import { SourcesPanel } from "../components/SourcesPanel";
+import { Spinner } from "../components/Spinner";
+import { useJobs } from "../hooks/useJobs";
+import { useSearch } from "../hooks/useSearch";
+import { plural } from "../lib/format";
+
+const SUGGESTIONS = ["dog", "beach", "a person smiling", "food on a plate", "sunset", "cat"];
+
+export function CollectionPage({
+  profile,
+  query,
+  onQuery,
+  hrefFor,
+  onOpenPhoto,
+  onResultsChange,
+  onPhotosChanged,
+}: {
+  profile: Profile;
+  query: string;
+  onQuery: (q: string) => void;
+  hrefFor: (id: number) => string;
+  onOpenPhoto: (id: number) => void;
+  onResultsChange: (ids: number[]) => void;
+  onPhotosChanged: () => void;
+}) {
+  const search = useSearch(profile.name, query);
+  const lastRefresh = useRef(0);
+
+  const onJobChange = useCallback(
+    (_job: Job, finishedNow: boolean) => {
+      const now = Date.now();
+      // the photo count follows the job: on every finish, and every 2 s while it runs
+      if (finishedNow || now - lastRefresh.current > 2000) {
+        lastRefresh.current = now;
+        onPhotosChanged();
+      }
+      if (finishedNow) search.reload();
+    },
+    [onPhotosChanged, search.reload],
+  );
+  const { jobs, addJob, dismiss, pollError } = useJobs(profile.name, onJobChange);
+  const active = jobs.some((j) => !isJobFinished(j));
+  const empty = profile.photo_count === 0;
+  const [showSources, setShowSources] = useState(empty);
+
+  useEffect(() => setShowSources(profile.photo_count === 0), [profile.name]);
+
+  const ids = search.results.map((r) => r.photo.id).join(",");
+  useEffect(() => onResultsChange(ids ? ids.split(",").map(Number) : []), [ids, onResultsChange]);
+
+  const q = query.trim();
+  const searching = search.loading || (search.stale && q !== "" && q.length <= MAX_QUERY_LENGTH);
+
+  return (
+    <div className="collection">
+      <section className="search-area" aria-label="Search">
+        <div className="search-box">
+          <svg className="search-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+            <path
+              fill="currentColor"
+              d="M15.5 14h-.79l-.28-.27A6.47 6.47 0 0 0 16 9.5 6.5 6.5 0 1 0 9.5 16c1.61 0 3.09-.59 4.23-1.57l.27.28v.79l5 4.99L20.49 19l-4.99-5zm-6 0C7.01 14 5 11.99 5 9.5S7.01 5 9.5 5 14 7.01 14 9.5 11.99 14 9.5 14z"
+            />
+          </svg>
+          <label htmlFor="search-input" className="visually-hidden">
+            Describe the photo you are looking for
+          </label>
+          <input
+            id="search-input"
+            data-testid="search-input"
+            type="search"
+            value={query}
+            placeholder={empty ? "Add photos first, then describe what you're looking for" : `Describe a photo in “${profile.name}”…`}
+            autoComplete="off"
+            spellCheck={false}
+            onChange={(e) => onQuery(e.target.value)}
+          />
+          {searching && <Spinner inline label="Searching…" />}
+        </div>
+        <div className="search-meta">
+          <span className="muted" data-testid="profile-count">
+            {plural(profile.photo_count, "photo")} in {profile.name}
+          </span>
+          <button
+            type="button"
+            className="btn btn-small"
+            aria-expanded={showSources}
+            data-testid="toggle-sources"
+            onClick={() => setShowSources((s) => !s)}
+          >
+            {showSources ? "Hide “Add photos”" : "+ Add photos"}
+          </button>
+        </div>
+      </section>
+
+      {showSources && <SourcesPanel profile={profile.name} onJob={addJob} />}
+
+      {jobs.length > 0 && (
+        <section className="jobs" aria-label="Indexing">
+          {pollError && <ErrorMessage error={pollError} />}
+          {jobs.map((j) => (
+            <JobProgress key={j.id} job={j} onDismiss={() => dismiss(j.id)} />
+          ))}
+        </section>
+      )}
+
+      <section className="results" aria-live="polite" aria-busy={searching}>
+        {search.error && <ErrorMessage error={search.error} testId="search-error" onRetry={search.reload} />}
+        {!q && !empty && (
+          <div className="empty-state" data-testid="search-hint">
+            <p>Type what you remember about a photo — things, places, colours, activities.</p>
+            <div className="suggestions">
+              {SUGGESTIONS.map((s) => (
+                <button key={s} type="button" className="chip chip-button" onClick={() => onQuery(s)}>
+                  {s}
+                </button>
+              ))}
+            </div>
+          </div>
+        )}
+        {!q && empty && !active && (
+          <div className="empty-state" data-testid="empty-collection">
+            <p>
+              <strong>This collection has no photos yet.</strong> Add some above — they're described automatically so
+              you can search them.
+            </p>
+          </div>
+        )}
+        {q && !search.error && !search.stale && !search.loading && search.results.length === 0 && (
+          <div className="empty-state" data-testid="no-results">
+            <p>
+              No photos match <strong>“{search.query}”</strong>
+              {empty ? " — this collection is still empty." : ". Try other words, or fewer of them."}
+            </p>
+          </div>
+        )}
+        {search.results.length > 0 && q && (
+          <>
+            <p className="result-count muted" data-testid="result-count">
+              {plural(search.total, "photo")} match “{search.query}”, best first
+            </p>
+            <div className={search.stale || search.loading ? "results-stale" : undefined}>
+              <ResultGrid results={search.results} hrefFor={hrefFor} onOpen={onOpenPhoto} />
+            </div>
+            {search.results.length < search.total && (
+              <div className="load-more">
+                <button type="button" className="btn" onClick={search.loadMore} disabled={search.loadingMore}>
+                  {search.loadingMore ? "Loading…" : `Show more (${search.total - search.results.length} left)`}
+                </button>
+              </div>
+            )}
+          </>
+        )}
+      </section>
+    </div>
+  );
+}
