@@ -1,0 +1,99 @@
+"""One settings object, built once and passed down. Nothing else reads the environment.
+
+The data directory holds everything a person's collection needs:
+    <data_dir>/photosearch.db   SQLite database (WAL)
+    <data_dir>/index/           Whoosh full-text index
+    <data_dir>/images/          normalised copies of every photo (served by id)
+    <data_dir>/thumbs/          thumbnails
+    <data_dir>/uploads/         uploaded files while a job reads them (generated names)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path.home() / ".photosearch"
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+@dataclass
+class Settings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None  # default: SQLite file in data_dir; any SQLAlchemy URL works
+    host: str = "127.0.0.1"
+    port: int = 5000
+    # Token required for mutating endpoints when the server is bound beyond loopback.
+    token: str | None = None
+    cors_origins: list[str] = field(default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"])
+    # Limits
+    max_upload_bytes: int = 512 * 1024 * 1024  # one multipart request
+    max_image_bytes: int = 50 * 1024 * 1024  # one photo, fetched or read
+    max_image_pixels: int = 80_000_000  # decompression-bomb cap, checked before decoding
+    max_query_chars: int = 500
+    max_url_list_entries: int = 100_000
+    # Fetching
+    fetch_connect_timeout: float = 5.0
+    fetch_read_timeout: float = 20.0
+    fetch_max_redirects: int = 5
+    fetch_retries: int = 2
+    fetch_per_host_concurrency: int = 4
+    # Hosts, IPs or CIDR networks that may be fetched even though they are private/loopback.
+    fetch_allow: list[str] = field(default_factory=list)
+    # Folder ingestion is allowed only below these roots (default: the user's home).
+    folder_roots: list[Path] = field(default_factory=lambda: [Path.home()])
+    # Describe this many photos per encoder batch.
+    batch_size: int = 16
+    # Serve the built SPA from this folder (None: the repo's frontend/dist if present).
+    static_dir: Path | None = None
+    # Index a demo profile of bundled photos on first start of `serve`.
+    demo: bool = True
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'photosearch.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    @property
+    def thumbs_dir(self) -> Path:
+        return self.data_dir / "thumbs"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.data_dir, self.index_dir, self.images_dir, self.thumbs_dir, self.uploads_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def from_env(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
+        """Settings from PHOTOSEARCH_* environment variables; explicit arguments win."""
+        env = os.environ
+        settings = cls()
+        settings.data_dir = Path(data_dir or env.get("PHOTOSEARCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
+        settings.database_url = env.get("PHOTOSEARCH_DATABASE_URL") or None
+        settings.token = env.get("PHOTOSEARCH_TOKEN") or None
+        if env.get("PHOTOSEARCH_CORS_ORIGINS") is not None:
+            settings.cors_origins = _split(env["PHOTOSEARCH_CORS_ORIGINS"])
+        settings.fetch_allow = _split(env.get("PHOTOSEARCH_FETCH_ALLOW"))
+        if env.get("PHOTOSEARCH_FOLDER_ROOTS"):
+            settings.folder_roots = [Path(p).expanduser() for p in _split(env["PHOTOSEARCH_FOLDER_ROOTS"])]
+        if env.get("PHOTOSEARCH_DEMO") is not None:
+            settings.demo = env["PHOTOSEARCH_DEMO"] not in ("0", "false", "no")
+        for key, value in overrides.items():
+            if not hasattr(settings, key):
+                raise TypeError(f"unknown setting {key}")
+            setattr(settings, key, value)
+        return settings

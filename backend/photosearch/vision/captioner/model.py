@@ -1,0 +1,146 @@
+"""Show, Attend and Tell (Xu et al., 2015): an LSTM that looks at a different part of the photo per word.
+
+The encoder (frozen, see vision/encoder.py) turns a photo into a grid of P = 7×7 = 49 feature vectors of
+size E = 1280. At every step t the decoder
+    1. scores each grid cell against its hidden state h (soft attention) -> alpha_t  [B, P], sums to 1
+    2. takes the attention-weighted feature  z_t = gate(h) * sum_p alpha_tp * grid_p   [B, E]
+       (the "gating scalar" beta = sigmoid(f_beta(h)) lets it ignore the photo for words like "a")
+    3. feeds [embedding(previous word); z_t] to an LSTMCell and predicts the next word from h.
+The first hidden state comes from the mean feature. Training uses teacher forcing (the true previous word)
+and the "doubly stochastic" penalty lambda * sum_p (1 - sum_t alpha_tp)² that pushes the model to look at
+every part of the photo over the sentence.
+
+Attribute names follow sgrvinod's a-PyTorch-Tutorial-to-Image-Captioning, so its checkpoints' decoder
+weights load into this class unchanged (see compat.py).
+
+Notation: B batch, P grid cells, E encoder dim, A attention dim, D decoder dim, M embedding dim,
+V vocabulary, T caption length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class CaptionerConfig:
+    vocab_size: int
+    encoder_dim: int = 1280
+    attention_dim: int = 512
+    embed_dim: int = 512
+    decoder_dim: int = 512
+    dropout: float = 0.5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Attention(nn.Module):
+    """Additive (Bahdanau) attention over the grid cells."""
+
+    def __init__(self, encoder_dim: int, decoder_dim: int, attention_dim: int) -> None:
+        super().__init__()
+        self.encoder_att = nn.Linear(encoder_dim, attention_dim)  # E -> A
+        self.decoder_att = nn.Linear(decoder_dim, attention_dim)  # D -> A
+        self.full_att = nn.Linear(attention_dim, 1)  # A -> 1 score per cell
+        self.relu = nn.ReLU()
+
+    def project(self, encoder_out: torch.Tensor) -> torch.Tensor:
+        """[B, P, E] -> [B, P, A]. Done once per caption, not once per word: it does not depend on h."""
+        return self.encoder_att(encoder_out)
+
+    def forward(
+        self, encoder_out: torch.Tensor, projected: torch.Tensor, hidden: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # encoder_out [B, P, E], projected [B, P, A], hidden [B, D]
+        scores = self.full_att(self.relu(projected + self.decoder_att(hidden).unsqueeze(1))).squeeze(2)  # [B, P]
+        alpha = scores.softmax(dim=1)  # [B, P]
+        context = (encoder_out * alpha.unsqueeze(2)).sum(dim=1)  # [B, E]
+        return context, alpha
+
+
+class DecoderWithAttention(nn.Module):
+    def __init__(self, config: CaptionerConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.attention = Attention(c.encoder_dim, c.decoder_dim, c.attention_dim)
+        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim)
+        self.dropout = nn.Dropout(p=c.dropout)
+        self.decode_step = nn.LSTMCell(c.embed_dim + c.encoder_dim, c.decoder_dim, bias=True)
+        self.init_h = nn.Linear(c.encoder_dim, c.decoder_dim)
+        self.init_c = nn.Linear(c.encoder_dim, c.decoder_dim)
+        self.f_beta = nn.Linear(c.decoder_dim, c.encoder_dim)  # the gating scalar, one per feature
+        self.fc = nn.Linear(c.decoder_dim, c.vocab_size)
+        self.embedding.weight.data.uniform_(-0.1, 0.1)
+        self.fc.bias.data.fill_(0)
+        self.fc.weight.data.uniform_(-0.1, 0.1)
+
+    def init_state(self, encoder_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = encoder_out.mean(dim=1)  # [B, E]
+        return self.init_h(mean), self.init_c(mean)  # [B, D] each
+
+    def step(
+        self,
+        words: torch.Tensor,
+        encoder_out: torch.Tensor,
+        projected: torch.Tensor,
+        h: torch.Tensor,
+        c: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One word for every row: words [B] -> (logits [B, V], alpha [B, P], h, c)."""
+        context, alpha = self.attention(encoder_out, projected, h)  # [B, E], [B, P]
+        gate = torch.sigmoid(self.f_beta(h))  # [B, E]
+        h, c = self.decode_step(torch.cat([self.embedding(words), gate * context], dim=1), (h, c))  # [B, D]
+        return self.fc(self.dropout(h)), alpha, h, c
+
+    def forward(
+        self, encoder_out: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher forcing.
+
+        encoder_out [B, P, E]; captions [B, T] = <start> w1 .. wn <end> <pad>..; lengths [B] count
+        <start> through <end>. Returns logits [B, T-1, V] predicting captions[:, 1:] and alphas [B, T-1, P];
+        positions at or past a caption's length are left zero (mask them in the loss).
+        """
+        batch, cells, _ = encoder_out.shape
+        steps = int(lengths.max().item()) - 1  # we never feed <end>
+        # Sort by length so the rows still decoding at step t are a prefix [:active] (no wasted work).
+        lengths, order = lengths.sort(descending=True)
+        encoder_out, captions = encoder_out[order], captions[order]
+        projected = self.attention.project(encoder_out)  # [B, P, A]
+        h, c = self.init_state(encoder_out)
+        logits = encoder_out.new_zeros(batch, steps, self.config.vocab_size)
+        alphas = encoder_out.new_zeros(batch, steps, cells)
+        decode_lengths = (lengths - 1).tolist()
+        for t in range(steps):
+            active = sum(n > t for n in decode_lengths)
+            step_logits, alpha, h_new, c_new = self.step(
+                captions[:active, t], encoder_out[:active], projected[:active], h[:active], c[:active]
+            )
+            logits[:active, t] = step_logits
+            alphas[:active, t] = alpha
+            h, c = h_new, c_new
+        # Undo the sort so outputs line up with the inputs.
+        inverse = order.argsort()
+        return logits[inverse], alphas[inverse]
+
+
+def caption_loss(
+    logits: torch.Tensor,
+    alphas: torch.Tensor,
+    captions: torch.Tensor,
+    lengths: torch.Tensor,
+    alpha_c: float = 1.0,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """Cross-entropy over real words + the doubly stochastic attention penalty."""
+    targets = captions[:, 1 : logits.shape[1] + 1]  # [B, T-1]
+    steps = torch.arange(logits.shape[1], device=logits.device)
+    mask = steps.unsqueeze(0) < (lengths - 1).unsqueeze(1)  # [B, T-1] True on real targets
+    ce = nn.functional.cross_entropy(logits[mask], targets[mask], label_smoothing=label_smoothing)
+    coverage = ((1.0 - alphas.sum(dim=1)) ** 2).mean()  # alphas are 0 on padding, so sums are over real steps
+    return ce + alpha_c * coverage

