@@ -30,7 +30,9 @@ export function AttentionHeatmap({
     const ctx = canvas.getContext("2d");
     if (!ctx) return;
     try {
-      const px = heatmapPixels(map, grid, w, h);
+      // the contract says row-major and flat; accept a nested rows×cols list too
+      const flat = (map as unknown[]).flat(2) as number[];
+      const px = heatmapPixels(flat, grid, w, h);
       const img = ctx.createImageData(w, h);
       img.data.set(px);
       ctx.putImageData(img, 0, 0);

@@ -24,7 +24,7 @@ export function JobProgress({ job, onDismiss }: { job: Job; onDismiss?: () => vo
   const indeterminate = !finished && (job.status === "queued" || !job.total);
   return (
     <article
-      className={`job job-${job.status}`}
+      className={`job job-${job.status}${finished && job.failed ? " job-warn" : ""}`}
       data-testid="job-progress"
       data-status={job.status}
       data-job-id={job.id}
@@ -48,10 +48,11 @@ export function JobProgress({ job, onDismiss }: { job: Job; onDismiss?: () => vo
         testId="job-progress-bar"
       />
       <p className="job-counts" data-testid="job-counts">
-        <span className="count-done">{plural(job.done, "photo")} ready</span>
+        <span className="count-done">
+          {job.done} of {plural(job.total, "photo")} ready
+        </span>
         {job.failed > 0 && <span className="count-failed">{job.failed} failed</span>}
         {job.skipped > 0 && <span className="count-skipped">{job.skipped} skipped</span>}
-        <span className="count-total">of {job.total}</span>
       </p>
       {job.error && (
         <p className="field-error" role="alert">

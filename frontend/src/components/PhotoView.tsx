@@ -147,8 +147,10 @@ function PhotoDetails({ photo }: { photo: PhotoDetail }) {
   return (
     <div className="photo-view-main">
       <figure className="photo-figure">
-        <div className={imgLoaded ? "photo-frame" : "photo-frame loading"}>
-          {!imgLoaded && <div className="photo-placeholder" style={{ aspectRatio: `${aspect}` }} aria-hidden="true" />}
+        <div
+          className={imgLoaded ? "photo-frame" : "photo-frame loading"}
+          style={{ aspectRatio: `${aspect}`, width: `min(100%, calc(var(--photo-max-h) * ${aspect}))` }}
+        >
           <img
             src={photo.image_url}
             alt={photo.caption ?? name}

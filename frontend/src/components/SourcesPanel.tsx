@@ -196,11 +196,21 @@ function UploadTab({ busy, onFiles }: { busy: boolean; onFiles: (files: File[]) 
   );
 }
 
-function SubmitRow({ busy, label, children }: { busy: boolean; label: string; children?: ReactNode }) {
+function SubmitRow({
+  busy,
+  disabled = false,
+  label,
+  children,
+}: {
+  busy: boolean;
+  disabled?: boolean;
+  label: string;
+  children?: ReactNode;
+}) {
   return (
     <div className="submit-row">
       {children}
-      <button type="submit" className="btn btn-primary" disabled={busy}>
+      <button type="submit" className="btn btn-primary" disabled={busy || disabled}>
         {busy ? "Sending…" : label}
       </button>
     </div>
@@ -244,7 +254,7 @@ function UrlsTab({ busy, onUrls }: { busy: boolean; onUrls: (urls: string[]) => 
           {invalid.length > 3 ? ` and ${invalid.length - 3} more` : ""}
         </p>
       )}
-      <SubmitRow busy={busy || parsed.urls.length === 0} label={parsed.urls.length > 1 ? `Add ${parsed.urls.length} photos` : "Add photo"} />
+      <SubmitRow busy={busy} disabled={parsed.urls.length === 0} label={parsed.urls.length > 1 ? `Add ${parsed.urls.length} photos` : "Add photo"} />
     </form>
   );
 }
@@ -278,7 +288,7 @@ function FolderTab({ busy, onFolder }: { busy: boolean; onFolder: (folder: strin
       />
       {relative && <p className="field-error">Use the full path, starting with “/”.</p>}
       <p className="hint">The server reads every photo in this folder and its sub-folders.</p>
-      <SubmitRow busy={busy || !trimmed || relative} label="Add folder" />
+      <SubmitRow busy={busy} disabled={!trimmed || relative} label="Add folder" />
     </form>
   );
 }
@@ -314,7 +324,7 @@ function InstagramTab({ busy, onZip }: { busy: boolean; onZip: (zip: File) => Pr
         In Instagram: Settings → Your activity → Download your information. The post captions, hashtags and dates
         become searchable too.
       </p>
-      <SubmitRow busy={busy || !zip} label="Upload export" />
+      <SubmitRow busy={busy} disabled={!zip} label="Upload export" />
     </form>
   );
 }

@@ -141,7 +141,9 @@ export function CollectionPage({
         {search.results.length > 0 && q && (
           <>
             <p className="result-count muted" data-testid="result-count">
-              {plural(search.total, "photo")} match “{search.query}”, best first
+              {search.results.some((r) => r.matched.length > 0)
+                ? `${plural(search.total, "photo")} for “${search.query}”, best first`
+                : `No photo mentions “${search.query}” — these look closest`}
             </p>
             <div className={search.stale || search.loading ? "results-stale" : undefined}>
               <ResultGrid results={search.results} hrefFor={hrefFor} onOpen={onOpenPhoto} />
