@@ -1,0 +1,135 @@
+"""A list of photo URLs, as a person pastes or uploads it, turned into photos to ingest.
+
+Three shapes are accepted, recognised by their first non-blank character:
+
+* a JSON list of URLs: `["https://a/1.jpg", "https://b/2.png"]`
+* a JSON object mapping ids to URLs (our `url_list_*.json` files): `{"1001": "https://a/1.jpg", ...}`;
+  a value may also be an object with a `"url"` key, or a list of URLs
+* plain text, one URL per line; blank lines and lines starting with `#` are ignored
+
+`parse_url_list` checks only the *shape* of each entry (http/https, a host, no spaces); whether the host
+may be fetched is decided at fetch time, after DNS, by `sources.fetch`. A bad entry is reported with its
+reason instead of failing the whole list; a list that can't be read at all (broken JSON, not UTF-8, too
+many entries) raises `InvalidInput` saying where. Duplicates are dropped silently, keeping the first.
+
+`url_photos` then wraps each URL in a `SourcePhoto` whose `read()` fetches it lazily.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from urllib.parse import urlsplit
+
+from photosearch.errors import InvalidInput
+from photosearch.sources.base import SourcePhoto
+
+MAX_URL_CHARS = 8192
+_SHOWN = 200  # rejected entries are quoted at most this long
+
+
+def parse_url_list(data: bytes | str, max_entries: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """(valid unique URLs in order, [(entry, reason), ...] for the rejected ones)."""
+    text = _text(data)
+    stripped = text.lstrip()
+    entries: Iterable[object]
+    if stripped.startswith(("[", "{")):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"the URL list is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            ) from None
+        entries = list(_json_entries(parsed))
+    else:
+        entries = [line.strip() for line in text.splitlines()]
+        entries = [e for e in entries if e and not e.startswith("#")]
+    if len(entries) > max_entries:
+        raise InvalidInput(f"the URL list has {len(entries):,} entries; at most {max_entries:,} are allowed")
+
+    urls: list[str] = []
+    rejected: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if not isinstance(entry, str):
+            rejected.append((_show(json.dumps(entry)), "not a URL (expected a string)"))
+            continue
+        url = entry.strip()
+        reason = url_problem(url)
+        if reason:
+            rejected.append((_show(url), reason))
+            continue
+        key = _dedupe_key(url)
+        if key not in seen:
+            seen.add(key)
+            urls.append(url)
+    return urls, rejected
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not a fetchable http(s) URL, or None. Shape only: no DNS, no network."""
+    if not url:
+        return "empty entry"
+    if len(url) > MAX_URL_CHARS:
+        return f"URL longer than {MAX_URL_CHARS:,} characters"
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return "not a URL (contains spaces or control characters)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    scheme = parts.scheme.lower()
+    if not scheme or "://" not in url[: len(scheme) + 3]:
+        if scheme in ("javascript", "data", "mailto", "blob", "about"):
+            return f"unsupported scheme {scheme}: (only http and https)"
+        return "not a URL (expected it to start with http:// or https://)"
+    if scheme not in ("http", "https"):
+        return f"unsupported scheme {scheme}: (only http and https)"
+    if not parts.hostname:
+        return "URL has no host"
+    if parts.username is not None or parts.password is not None:
+        return "URLs with a user name or password are not accepted"
+    return None
+
+
+def url_photos(urls: Iterable[str], fetch: Callable[[str], bytes]) -> list[SourcePhoto]:
+    """One lazy photo per URL; `fetch` is usually `Fetcher(settings).fetch` (shared, so pooled)."""
+    return [SourcePhoto(source=url, kind="url", read=partial(fetch, url)) for url in urls]
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _text(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the URL list is not UTF-8 text (bad byte at position {exc.start})") from None
+
+
+def _json_entries(parsed: list | dict) -> Iterator[object]:
+    """Entries of a JSON list, or the values of a JSON object (text starting with [ or { parses to one)."""
+    if isinstance(parsed, list):
+        yield from parsed
+        return
+    for value in parsed.values():
+        if isinstance(value, dict) and isinstance(value.get("url"), str):
+            yield value["url"]
+        elif isinstance(value, list):
+            yield from value
+        else:
+            yield value
+
+
+def _dedupe_key(url: str) -> str:
+    """Same photo, different spelling: scheme and host are case-insensitive, the #fragment is never sent."""
+    parts = urlsplit(url)
+    return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower(), fragment="").geturl()
+
+
+def _show(entry: str) -> str:
+    return entry if len(entry) <= _SHOWN else entry[: _SHOWN - 1] + "…"
