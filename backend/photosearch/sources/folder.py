@@ -1,0 +1,117 @@
+"""Photos from a folder on the server's disk, only below the folders the owner allowed.
+
+The folder name arrives through the API, so it is untrusted: `/home/me/photos/../../../etc` or a symlink
+`photos/escape -> /etc` must not become a way to read the rest of the disk. The rule is simple: the
+folder, and every file we read, must *resolve* (symlinks followed, `..` collapsed) to a path below one of
+`Settings.folder_roots`. The folder is checked once when the job is created (`Forbidden` / `NotFound`);
+each file is checked again when it is read, because the disk may change in between.
+
+What is listed: files ending in .jpg .jpeg .png .webp .gif .bmp .tif .tiff (any case), recursively,
+sorted by their path below the folder. Hidden files and folders (names starting with ".", such as
+`.thumbnails` or macOS `._IMG_0001.jpg` shadows) are skipped. Symlinked *files* are listed and must point
+inside the roots; symlinked *folders* are not descended into (no cycles, no surprises). Nothing is read
+while listing: `read()` opens the file later, refuses anything that is not a regular file (a FIFO named
+`x.jpg` would otherwise block forever) and files over `max_image_bytes`, with a reason per photo.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from functools import partial
+from pathlib import Path
+
+from photosearch.config import Settings
+from photosearch.errors import Forbidden, ImageError, InvalidInput, NotFound, TooLarge
+from photosearch.sources.base import SourcePhoto
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+
+
+def folder_photos(folder: Path | str, settings: Settings) -> list[SourcePhoto]:
+    """Every image file below `folder`, as lazy photos. Raises Forbidden, NotFound or InvalidInput."""
+    roots = _roots(settings)
+    requested = Path(folder).expanduser()
+    resolved = requested.resolve()  # collapses .. and follows symlinks, so the check sees the real place
+    if not _inside(resolved, roots):
+        raise Forbidden(
+            f"{requested} is outside the folders photosearch may read "
+            f"({', '.join(str(r) for r in roots)}); set PHOTOSEARCH_FOLDER_ROOTS to allow more"
+        )
+    if not resolved.exists():
+        raise NotFound(f"folder not found: {requested}")
+    if not resolved.is_dir():
+        raise InvalidInput(f"not a folder: {requested}")
+
+    read = partial(_read_file, roots=roots, max_bytes=settings.max_image_bytes)
+    return [
+        SourcePhoto(source=str(path), kind="file", read=partial(read, path))
+        for path in sorted(_walk(resolved), key=lambda p: p.relative_to(resolved).as_posix())
+    ]
+
+
+def _roots(settings: Settings) -> list[Path]:
+    roots = [Path(root).expanduser().resolve() for root in settings.folder_roots]
+    if not roots:
+        raise Forbidden("reading folders is switched off (no folder roots are configured)")
+    return roots
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def _walk(top: Path) -> list[Path]:
+    """Image files below `top`; an explicit stack instead of recursion, so deep trees are fine."""
+    found: list[Path] = []
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and (
+                        entry.is_symlink() or entry.is_file(follow_symlinks=False)
+                    ):
+                        found.append(Path(entry.path))
+        except OSError as exc:  # an unreadable sub-folder costs its photos, not the whole job
+            log.warning("skipping %s: %s", directory, exc.strerror or exc)
+    return found
+
+
+def _read_file(path: Path, *, roots: list[Path], max_bytes: int) -> bytes:
+    """The file's bytes, after checking again where it really is and how big it is."""
+    try:
+        real = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise NotFound(f"the file is gone: {path}") from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        raise ImageError(f"could not read {path.name}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not _inside(real, roots):
+        raise Forbidden(f"{path.name} is a link to {real}, outside the folders photosearch may read")
+    try:
+        # O_NOFOLLOW: the checked path can't be swapped for a symlink; O_NONBLOCK: a FIFO can't hang us
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ImageError(f"could not open {path.name}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(f"{path.name} is not a regular file")
+        if info.st_size > max_bytes:
+            raise TooLarge(f"{path.name} is {_mb(info.st_size)}, over the {_mb(max_bytes)} limit")
+        data = handle.read(max_bytes + 1)  # +1: notice a file that grew after the stat
+    if len(data) > max_bytes:
+        raise TooLarge(f"{path.name} is over the {_mb(max_bytes)} limit")
+    return data
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f}".removesuffix(".0") + " MB"
