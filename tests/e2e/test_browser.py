@@ -6,6 +6,7 @@ Needs `npm run build` first and Debian's Chromium at /usr/bin/chromium.
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -58,6 +59,26 @@ def test_upload_search_and_view(page, server, photos: dict[str, Path], artifacts
     expect(job).to_have_attribute("data-status", "done")
     expect(job.get_by_test_id("job-progress-bar")).to_have_attribute("aria-valuenow", "100")
     expect(job.get_by_test_id("job-counts")).to_contain_text("3 of 3 photos ready")
+    expect(page.get_by_test_id("profile-count")).to_contain_text("3 photos")
+
+    # dropping a photo on the drop zone uploads it too; one already there is not added twice
+    dropped = page.evaluate_handle(
+        """([name, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, { type: "image/jpeg" }));
+            return dt;
+        }""",
+        [photos["chelsea"].name, base64.b64encode(photos["chelsea"].read_bytes()).decode()],
+    )
+    dropzone = page.get_by_test_id("dropzone")
+    dropzone.dispatch_event("dragenter", {"dataTransfer": dropped})
+    dropzone.dispatch_event("drop", {"dataTransfer": dropped})
+    expect(page.get_by_test_id("job-progress")).to_have_count(2)
+    second = page.get_by_test_id("job-progress").first
+    expect(second).to_have_attribute("data-status", re.compile("done|failed"), timeout=INDEX_TIMEOUT_MS)
+    expect(second).to_have_attribute("data-status", "done")
+    expect(second.get_by_test_id("job-counts")).to_contain_text("1 of 1 photo ready")
     expect(page.get_by_test_id("profile-count")).to_contain_text("3 photos")
 
     # search as you type: best result first

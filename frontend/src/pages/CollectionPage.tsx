@@ -50,6 +50,28 @@ export function CollectionPage({
 
   useEffect(() => setShowSources(profile.photo_count === 0), [profile.name]);
 
+  // dragging files anywhere over the page opens "Add photos" so the drop zone is there;
+  // a drop that misses it must not make the browser navigate away to the file
+  useEffect(() => {
+    const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes("Files");
+    const onOver = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      const inZone = e.target instanceof Element && e.target.closest(".dropzone");
+      if (!inZone && e.dataTransfer) e.dataTransfer.dropEffect = "none";
+      setShowSources(true);
+    };
+    const onDrop = (e: DragEvent) => {
+      if (hasFiles(e)) e.preventDefault();
+    };
+    window.addEventListener("dragover", onOver);
+    window.addEventListener("drop", onDrop);
+    return () => {
+      window.removeEventListener("dragover", onOver);
+      window.removeEventListener("drop", onDrop);
+    };
+  }, []);
+
   const ids = search.results.map((r) => r.photo.id).join(",");
   useEffect(() => onResultsChange(ids ? ids.split(",").map(Number) : []), [ids, onResultsChange]);
 
