@@ -317,6 +317,7 @@ class Fetcher:
                 raise FetchError(f"could not find the host {target.host} (DNS lookup failed)") from None
             if not addresses:
                 raise FetchError(f"could not find the host {target.host} (no addresses)")
+            addresses = list(dict.fromkeys(addresses))  # getaddrinfo repeats an address per protocol
         if self.allow.allows_host(target.host):
             return [_unwrap(ip) for ip in addresses]
         usable, refused = [], []
