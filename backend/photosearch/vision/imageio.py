@@ -117,9 +117,7 @@ def non_image_reason(data: bytes) -> str:
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n\f").lower()
     if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<meta", b"<title")):
         return "looks like HTML (a web page)"
-    if head.startswith(b"<svg") or (
-        head.startswith((b"<?xml", b"<!doctype svg")) and b"<svg" in data[:4096].lower()
-    ):
+    if head.startswith(b"<svg") or (head.startswith((b"<?xml", b"<!doctype svg")) and b"<svg" in data[:4096].lower()):
         return "an SVG drawing; vector images are not supported"
     if head.startswith(b"<?xml"):
         return "looks like XML"
@@ -378,9 +376,7 @@ def _cmyk_to_rgb(img: Image.Image) -> Image.Image:
     if icc:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(
-                img, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
-            )
+            converted = ImageCms.profileToProfile(img, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
             if converted is not None:
                 return converted
         except Exception as exc:  # broken or unusual profile: the plain formula is close enough
