@@ -1,1 +1,104 @@
+"""The Flask app factory: JSON API under /api, the built React app at /.
 
+The API holds no ML and no SQL: each view validates its input, calls a service and returns JSON.
+Errors a person can act on (PhotosearchError) become `{"error", "status"}` with their status code;
+anything else is logged and answered with a generic 500 message, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify, request, send_from_directory
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from photosearch import __version__
+from photosearch.config import Settings
+from photosearch.errors import PhotosearchError, Unauthorized
+from photosearch.services import Services
+
+log = logging.getLogger(__name__)
+REPO_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    settings = settings or (services.settings if services else Settings.from_env())
+    services = services or Services.create(settings)
+    static_dir = Path(settings.static_dir or REPO_DIST)
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    app.extensions["photosearch"] = services
+    CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}})
+
+    from photosearch.api import jobs, photos, profiles, search
+
+    for blueprint in (profiles.bp, jobs.bp, search.bp, photos.bp):
+        app.register_blueprint(blueprint, url_prefix="/api")
+
+    @app.get("/api/health")
+    def health():
+        from photosearch.vision.captioner.captioner import Captioner
+
+        return {"ok": True, "version": __version__, "captioner": Captioner.available()}
+
+    @app.before_request
+    def require_token():
+        """Beyond loopback, anything that changes data needs the configured token."""
+        if request.method in ("GET", "HEAD", "OPTIONS") or _is_loopback(settings.host):
+            return None
+        expected = settings.token
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not expected or given != expected:
+            raise Unauthorized("this server needs a token for changes: send 'Authorization: Bearer <token>'")
+        return None
+
+    @app.errorhandler(PhotosearchError)
+    def photosearch_error(exc: PhotosearchError):
+        return jsonify(error=exc.message, status=exc.status), exc.status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_exc):
+        limit = settings.max_upload_bytes / 1e6
+        return jsonify(error=f"the upload is larger than the {limit:.0f} MB limit", status=413), 413
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return jsonify(error=exc.description or exc.name, status=exc.code), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return jsonify(error="something went wrong on the server; it has been logged", status=500), 500
+
+    @app.get("/")
+    @app.get("/<path:path>")
+    def spa(path: str = ""):
+        if path.startswith("api/"):
+            return jsonify(error=f"no API endpoint /{path}", status=404), 404
+        if not (static_dir / "index.html").exists():
+            return (
+                "<h1>photosearch</h1><p>The web app is not built yet: run <code>make run</code> "
+                "(or <code>npm ci && npm run build</code>).</p>",
+                200,
+            )
+        if path and (static_dir / path).is_file():
+            return send_from_directory(static_dir, path)
+        return send_from_directory(static_dir, "index.html")
+
+    return app
+
+
+def services_of(app: Flask) -> Services:
+    return app.extensions["photosearch"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,106 @@
+"""Describing photos: ONE encoder pass per photo feeds every model.
+
+    images ──encode──> Features(grid [B,49,1280], pooled, logits)
+                          ├─ logits ──────────────> labels       top-5 ImageNet classes
+                          ├─ grid ──beam search───> caption      best + alternatives + attention per word
+                          └─ grid ──retrieval head> image vector the joint image-text space (semantic search)
+    caption text ──MiniLM──> text vector (query <-> caption similarity)
+
+Each model is optional (weights missing -> that part is None) so the app still works with labels only.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from photosearch.vision.labels import top_labels
+
+ALTERNATIVES = 5  # captions kept per photo (the beam size)
+
+
+@dataclass
+class PhotoDescription:
+    labels: list[dict]
+    caption: str | None
+    alternatives: list[dict]  # [{"text", "score"}], best first, including the caption itself
+    attention: dict | None  # {"grid": [7, 7], "words": [...], "maps": [[49 floats], ...]}
+    image_vector: np.ndarray | None  # [d] float32, normalised
+    text_vector: np.ndarray | None  # [384] float32, normalised
+    model: str
+
+
+class Describer:
+    """Holds the models; `describe` is thread-safe (one batch at a time)."""
+
+    def __init__(self, encoder=None, captioner=None, retrieval=None, text_embedder=None) -> None:  # noqa: ANN001
+        self.encoder = encoder
+        self.captioner = captioner
+        self.retrieval = retrieval
+        self.text_embedder = text_embedder
+        self._lock = threading.Lock()
+
+    @classmethod
+    def default(cls) -> Describer:
+        """The product's models, from registry packages and the weights committed in the package."""
+        from photosearch.text.embedder import TextEmbedder
+        from photosearch.text.retrieval import RetrievalHead
+        from photosearch.vision.captioner.captioner import Captioner
+        from photosearch.vision.encoder import EfficientNetLite0Encoder
+
+        captioner = Captioner.load(beam_size=ALTERNATIVES) if Captioner.available() else None
+        retrieval = RetrievalHead.load() if RetrievalHead.available() else None
+        return cls(EfficientNetLite0Encoder(), captioner, retrieval, TextEmbedder())
+
+    @property
+    def model_name(self) -> str:
+        parts = [self.encoder.name if self.encoder else "none"]
+        if self.captioner:
+            parts.append(self.captioner.name)
+        if self.retrieval:
+            parts.append(getattr(self.retrieval, "name", "retrieval"))
+        return "+".join(parts)
+
+    def describe(self, images: list[Image.Image]) -> list[PhotoDescription]:
+        if not images:
+            return []
+        with self._lock:
+            features = self.encoder.encode(images)
+            labels = top_labels(features.logits) if features.logits is not None else [[] for _ in images]
+            captions = self.captioner.caption(features.grid) if self.captioner else [[] for _ in images]
+            image_vectors = (
+                self.retrieval.image_vectors(features.grid) if self.retrieval else [None] * len(images)
+            )
+            texts = [caps[0].text if caps else "" for caps in captions]
+            text_vectors = (
+                self.text_embedder.embed(texts) if self.text_embedder and any(texts) else [None] * len(images)
+            )
+        grid_side = int(round(features.grid.shape[1] ** 0.5))
+        out = []
+        for i in range(len(images)):
+            caps = captions[i]
+            best = caps[0] if caps else None
+            out.append(
+                PhotoDescription(
+                    labels=labels[i],
+                    caption=best.text if best else None,
+                    alternatives=[{"text": c.text, "score": round(c.score, 4)} for c in caps],
+                    attention=(
+                        {
+                            "grid": [grid_side, grid_side],
+                            "words": best.words,
+                            "maps": [[round(float(a), 4) for a in row] for row in best.alphas],
+                        }
+                        if best
+                        else None
+                    ),
+                    image_vector=None if image_vectors[i] is None else np.asarray(image_vectors[i], np.float32),
+                    text_vector=None if text_vectors[i] is None or not texts[i]
+                    else np.asarray(text_vectors[i], np.float32),
+                    model=self.model_name,
+                )
+            )
+        return out

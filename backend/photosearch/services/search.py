@@ -1,0 +1,244 @@
+"""Hybrid search: full-text BM25F (Whoosh) fused with two semantic similarities.
+
+For a query q and every photo p of the profile:
+    text(p)             BM25F of q over caption, alternatives, labels, poster caption, hashtags
+    semantic(p)         cos( head.text(MiniLM(q)), head.image(features of p) )   the trained joint space
+    caption_semantic(p) cos( MiniLM(q), MiniLM(caption of p) )                    paraphrases of the caption
+Fusion (chosen by measurement on the Flickr8k dev split, see docs/search-eval.md):
+    "weighted": w_text * text / max(text) + w_sem * semantic + w_cap * caption_semantic
+    "rrf":      sum over components of 1 / (60 + rank)
+Ties break by photo id, so the order is deterministic.
+
+Every result says why it matched: the query words found (and in which texts), the component scores, and the
+caption split into highlighted segments.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, select
+
+from photosearch.config import Settings
+from photosearch.errors import InvalidInput, NotFound
+from photosearch.services.library import photo_summary
+from photosearch.storage.db import Database
+from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, stems
+from photosearch.storage.models import Description, Photo, Profile
+
+TEXT_CANDIDATES = 1000  # BM25 hits considered per query
+
+
+@dataclass
+class FusionConfig:
+    method: str = "weighted"
+    w_text: float = 0.2
+    w_semantic: float = 1.0
+    w_caption: float = 0.5
+    rrf_k: int = 60
+
+
+@dataclass
+class _ProfileVectors:
+    key: tuple
+    ids: np.ndarray  # [N] photo ids
+    image: np.ndarray | None  # [N, d]
+    text: np.ndarray | None  # [N, 384]
+    taken_at: list = field(default_factory=list)
+
+
+def highlight_segments(text: str, matched_stems: set[str]) -> list[dict]:
+    """'a dog runs' + {'dog'} -> [{'text': 'a ', 'match': False}, {'text': 'dog', 'match': True}, ...]."""
+    segments: list[dict] = []
+    for piece in re.findall(r"\w+|\W+", text or ""):
+        is_match = bool(piece.strip()) and piece[0].isalnum() and any(s in matched_stems for s in stems(piece))
+        if segments and segments[-1]["match"] == is_match:
+            segments[-1]["text"] += piece
+        else:
+            segments.append({"text": piece, "match": is_match})
+    return segments
+
+
+class Searcher:
+    def __init__(self, settings: Settings, db: Database, index: PhotoIndex, models, fusion: FusionConfig | None = None):  # noqa: ANN001
+        """`models()` returns an object with `text_embedder` and `retrieval` (the Describer), loaded lazily."""
+        self.settings = settings
+        self.db = db
+        self.index = index
+        self._models = models
+        self.fusion = fusion or FusionConfig()
+        self._cache: dict[int, _ProfileVectors] = {}
+        self._cache_lock = threading.Lock()
+
+    # -- inputs ------------------------------------------------------------------------------------
+    def check_query(self, query: object) -> str:
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("type a few words to search for, e.g. 'dog on the beach'")
+        query = " ".join(query.split())
+        if len(query) > self.settings.max_query_chars:
+            raise InvalidInput(f"the query is {len(query)} characters; keep it under {self.settings.max_query_chars}")
+        return query
+
+    def _profile_id(self, name: str) -> int:
+        with self.db.session() as session:
+            profile_id = session.scalar(select(Profile.id).where(Profile.name == name))
+        if profile_id is None:
+            raise NotFound(f"no profile named {name!r}")
+        return profile_id
+
+    # -- vectors -----------------------------------------------------------------------------------
+    def _vectors(self, profile_id: int) -> _ProfileVectors:
+        with self.db.session() as session:
+            key = tuple(session.execute(
+                select(func.count(Photo.id), func.max(Photo.id)).where(Photo.profile_id == profile_id)
+            ).one())
+            cached = self._cache.get(profile_id)
+            if cached is not None and cached.key == key:
+                return cached
+            rows = session.execute(
+                select(Photo.id, Description.image_vector, Description.text_vector, Photo.taken_at)
+                .join(Description, Description.photo_id == Photo.id)
+                .where(Photo.profile_id == profile_id)
+                .order_by(Photo.id)
+            ).all()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        image = _stack([r[1] for r in rows])
+        text = _stack([r[2] for r in rows])
+        vectors = _ProfileVectors(key=key, ids=ids, image=image, text=text, taken_at=[r[3] for r in rows])
+        with self._cache_lock:
+            self._cache[profile_id] = vectors
+        return vectors
+
+    # -- search ------------------------------------------------------------------------------------
+    def search(self, profile: str, query: object, limit: int = 20, offset: int = 0,
+               after: datetime | None = None, before: datetime | None = None) -> dict:
+        query = self.check_query(query)
+        if not 1 <= limit <= 200:
+            raise InvalidInput("limit must be between 1 and 200")
+        if not 0 <= offset <= 100_000:
+            raise InvalidInput("offset must be between 0 and 100000")
+        profile_id = self._profile_id(profile)
+        ranked = self.rank(profile_id, query, after=after, before=before)
+        page = ranked[offset : offset + limit]
+        with self.db.session() as session:
+            photos = {p.id: p for p in session.scalars(select(Photo).where(Photo.id.in_([r["id"] for r in page])))}
+            results = []
+            for r in page:
+                photo = photos[r["id"]]
+                caption = photo.description.caption if photo.description else ""
+                all_stems = set().union(*r["matched"].values()) if r["matched"] else set()
+                query_words = [w for w in re.findall(r"\w+", query) if set(stems(w)) & all_stems]
+                results.append({
+                    "photo": photo_summary(photo, profile),
+                    "score": round(r["score"], 6),
+                    "scores": {k: (None if v is None else round(v, 4)) for k, v in r["scores"].items()},
+                    "matched": list(dict.fromkeys(w.lower() for w in query_words)),
+                    "matched_in": sorted({FIELD_ORIGIN[f] for f in r["matched"]}),
+                    "highlight": highlight_segments(caption or "", set(r["matched"].get("caption", set()))
+                                                    | set(r["matched"].get("alternatives", set()))),
+                })
+        return {"query": query, "total": len(ranked), "results": results}
+
+    def rank(self, profile_id: int, query: str, after: datetime | None = None,
+             before: datetime | None = None) -> list[dict]:
+        """All matching photos of a profile, best first: [{"id", "score", "scores", "matched"}]."""
+        hits = self.index.search(profile_id, query, limit=TEXT_CANDIDATES, taken_after=after, taken_before=before)
+        text_scores = {h.photo_id: h.score for h in hits}
+        matched = {h.photo_id: h.matched for h in hits}
+        vectors = self._vectors(profile_id)
+        semantic, caption_sem = self._semantic(vectors, query)
+
+        candidates = set(text_scores)
+        if semantic is not None or caption_sem is not None:
+            keep = np.ones(len(vectors.ids), dtype=bool)
+            if after or before:
+                keep = np.array([_in_range(t, after, before) for t in vectors.taken_at], dtype=bool)
+            candidates |= set(vectors.ids[keep].tolist())
+        position = {int(pid): i for i, pid in enumerate(vectors.ids)}
+
+        def component(values: np.ndarray | None, pid: int) -> float | None:
+            return None if values is None or pid not in position else float(values[position[pid]])
+
+        max_text = max(text_scores.values(), default=0.0) or 1.0
+        rows = []
+        for pid in candidates:
+            scores = {"text": text_scores.get(pid), "semantic": component(semantic, pid),
+                      "caption_semantic": component(caption_sem, pid)}
+            rows.append({"id": pid, "scores": scores, "matched": matched.get(pid, {}),
+                         "score": 0.0 if self.fusion.method == "rrf" else self._weighted(scores, max_text)})
+        if self.fusion.method == "rrf":
+            self._rrf(rows)
+        rows.sort(key=lambda r: (-r["score"], r["id"]))
+        return rows
+
+    def _semantic(self, vectors: _ProfileVectors, query: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if vectors.image is None and vectors.text is None:
+            return None, None
+        models = self._models()
+        if models.text_embedder is None:
+            return None, None
+        q = models.text_embedder.embed([query])  # [1, 384]
+        semantic = caption = None
+        if vectors.image is not None and models.retrieval is not None:
+            semantic = vectors.image @ models.retrieval.text_vectors(q)[0]  # [N]
+        if vectors.text is not None:
+            caption = vectors.text @ q[0]  # [N]
+        return semantic, caption
+
+    def _weighted(self, scores: dict, max_text: float) -> float:
+        f = self.fusion
+        return (f.w_text * (scores["text"] or 0.0) / max_text
+                + f.w_semantic * (scores["semantic"] or 0.0)
+                + f.w_caption * (scores["caption_semantic"] or 0.0))
+
+    def _rrf(self, rows: list[dict]) -> None:
+        for name in ("text", "semantic", "caption_semantic"):
+            present = sorted((r for r in rows if r["scores"][name] is not None),
+                             key=lambda r, n=name: (-r["scores"][n], r["id"]))
+            for rank, r in enumerate(present):
+                r["score"] += 1.0 / (self.fusion.rrf_k + rank + 1)
+
+    # -- similar photos ----------------------------------------------------------------------------
+    def similar(self, photo_id: int, limit: int = 12) -> dict:
+        if not 1 <= limit <= 100:
+            raise InvalidInput("limit must be between 1 and 100")
+        with self.db.session() as session:
+            photo = session.get(Photo, photo_id)
+            if photo is None:
+                raise NotFound(f"no photo {photo_id}")
+            profile_id, profile_name = photo.profile_id, photo.profile.name
+        vectors = self._vectors(profile_id)
+        matrix = vectors.image if vectors.image is not None else vectors.text
+        if matrix is None or photo_id not in set(vectors.ids.tolist()):
+            return {"results": []}
+        me = int(np.where(vectors.ids == photo_id)[0][0])
+        sims = matrix @ matrix[me]
+        order = sorted((i for i in range(len(sims)) if i != me), key=lambda i: (-sims[i], vectors.ids[i]))[:limit]
+        with self.db.session() as session:
+            photos = {p.id: p for p in session.scalars(select(Photo).where(Photo.id.in_([int(vectors.ids[i])
+                                                                                         for i in order])))}
+            return {"results": [{"photo": photo_summary(photos[int(vectors.ids[i])], profile_name),
+                                 "score": round(float(sims[i]), 4)} for i in order]}
+
+
+def _stack(blobs: list[bytes | None]) -> np.ndarray | None:
+    """Blobs -> [N, d]; None when no photo has this vector, zero rows for photos that lack it."""
+    present = [np.frombuffer(b, dtype=np.float32) for b in blobs if b is not None]
+    if not present:
+        return None
+    zero = np.zeros_like(present[0])
+    return np.stack([zero if b is None else np.frombuffer(b, dtype=np.float32) for b in blobs])
+
+
+def _in_range(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
+    if value is None:
+        return False
+    if value.tzinfo is None and (after and after.tzinfo or before and before.tzinfo):
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return (after is None or value >= after) and (before is None or value <= before)

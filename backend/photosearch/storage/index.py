@@ -1,0 +1,150 @@
+"""The full-text index (Whoosh, BM25F) over what was said about each photo.
+
+One document per photo: the generated caption, its alternatives, the ImageNet labels, and the poster's own
+caption and hashtags. Words are stemmed ("running" matches "runs") and stop words dropped. Fields carry
+different weights in BM25F: the best caption and the poster's words count most.
+
+The database is the source of truth; this index can always be rebuilt from it (`photosearch reindex`).
+Only one writer at a time (a lock in this process; Whoosh's file lock across processes).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import qparser, query, scoring
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+
+ANALYZER = StemmingAnalyzer()
+FIELD_BOOSTS = {"caption": 2.0, "alternatives": 1.0, "labels": 1.5, "poster": 1.5, "hashtags": 1.5}
+# Which of the person-facing texts each field belongs to (for "why it matched").
+FIELD_ORIGIN = {"caption": "caption", "alternatives": "caption", "labels": "labels", "poster": "poster",
+                "hashtags": "poster"}
+
+
+def schema() -> Schema:
+    return Schema(
+        photo_id=ID(stored=True, unique=True),
+        profile=ID(stored=True),
+        caption=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["caption"]),
+        alternatives=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["alternatives"]),
+        labels=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["labels"]),
+        poster=TEXT(analyzer=ANALYZER, field_boost=FIELD_BOOSTS["poster"]),
+        hashtags=KEYWORD(lowercase=True, commas=True, scorable=True, field_boost=FIELD_BOOSTS["hashtags"]),
+        taken_at=DATETIME(),
+    )
+
+
+def stems(text: str) -> list[str]:
+    """The index's view of a text: lowercased, stop words dropped, stemmed."""
+    return [token.text for token in ANALYZER(text)]
+
+
+@dataclass
+class IndexDoc:
+    photo_id: int
+    profile_id: int
+    caption: str = ""
+    alternatives: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    poster: str = ""
+    hashtags: list[str] = field(default_factory=list)
+    taken_at: datetime | None = None
+
+
+@dataclass
+class TextHit:
+    photo_id: int
+    score: float
+    matched: dict[str, set[str]]  # field -> matched stems
+
+
+class PhotoIndex:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        if whoosh_index.exists_in(str(self.path)):
+            self.ix = whoosh_index.open_dir(str(self.path))
+        else:
+            self.ix = whoosh_index.create_in(str(self.path), schema())
+        self._write_lock = threading.Lock()
+        fields = list(FIELD_BOOSTS)
+        # OR of the words: BM25 sums over matched words, so photos matching more of them rank higher.
+        # (OrGroup.factory(scale) scores single-word matches 0 in whoosh-reloaded 2.7.5, so not that.)
+        self.parser = qparser.MultifieldParser(fields, self.ix.schema, group=qparser.OrGroup)
+        self.parser.remove_plugin_class(qparser.FieldsPlugin)  # "a:b" is text, not a field name
+        self.parser.remove_plugin_class(qparser.WildcardPlugin)  # "*" alone would match everything
+
+    # -- writing ---------------------------------------------------------------------------------
+    def add(self, docs: list[IndexDoc]) -> None:
+        if not docs:
+            return
+        with self._write_lock, self.ix.writer(timeout=60.0, delay=0.1) as writer:
+            for doc in docs:
+                fields = {
+                    "photo_id": str(doc.photo_id),
+                    "profile": str(doc.profile_id),
+                    "caption": doc.caption or "",
+                    "alternatives": " . ".join(doc.alternatives),
+                    "labels": " . ".join(doc.labels),
+                    "poster": doc.poster or "",
+                    "hashtags": ",".join(doc.hashtags),
+                }
+                if doc.taken_at:
+                    fields["taken_at"] = doc.taken_at
+                writer.update_document(**fields)
+
+    def delete(self, photo_ids: list[int]) -> None:
+        if not photo_ids:
+            return
+        with self._write_lock, self.ix.writer(timeout=60.0, delay=0.1) as writer:
+            for photo_id in photo_ids:
+                writer.delete_by_term("photo_id", str(photo_id))
+
+    def delete_profile(self, profile_id: int) -> None:
+        with self._write_lock, self.ix.writer(timeout=60.0, delay=0.1) as writer:
+            writer.delete_by_term("profile", str(profile_id))
+
+    def clear(self) -> None:
+        with self._write_lock:
+            self.ix = whoosh_index.create_in(str(self.path), schema())
+
+    # -- reading ---------------------------------------------------------------------------------
+    def parse(self, text: str) -> query.Query:
+        """The person's words as a query; syntax Whoosh cannot parse falls back to plain words."""
+        try:
+            parsed = self.parser.parse(text)
+        except Exception:  # noqa: BLE001 - any parser failure means: treat it as plain words
+            parsed = None
+        if parsed is None or parsed is query.NullQuery or not list(parsed.leaves()):
+            words = stems(text)
+            parsed = query.Or([query.Term(f, w) for w in words for f in FIELD_BOOSTS if f != "hashtags"])
+        return parsed
+
+    def search(self, profile_id: int, text: str, limit: int = 200, taken_after: datetime | None = None,
+               taken_before: datetime | None = None) -> list[TextHit]:
+        q = self.parse(text)
+        filters: list[query.Query] = [query.Term("profile", str(profile_id))]
+        if taken_after or taken_before:
+            filters.append(query.DateRange("taken_at", taken_after, taken_before))
+        with self.ix.searcher(weighting=scoring.BM25F()) as searcher:
+            results = searcher.search(q, limit=limit, filter=query.And(filters), terms=True)
+            hits = []
+            for hit in results:
+                matched: dict[str, set[str]] = {}
+                for fieldname, term in hit.matched_terms():
+                    word = term.decode("utf-8") if isinstance(term, bytes) else str(term)
+                    matched.setdefault(fieldname, set()).add(word)
+                hits.append(TextHit(int(hit["photo_id"]), float(hit.score), matched))
+        return hits
+
+    def photo_ids(self, profile_id: int | None = None) -> set[int]:
+        with self.ix.searcher() as searcher:
+            if profile_id is None:
+                return {int(doc["photo_id"]) for doc in searcher.all_stored_fields()}
+            return {int(doc["photo_id"]) for doc in searcher.documents(profile=str(profile_id))}
