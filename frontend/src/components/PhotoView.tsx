@@ -176,9 +176,15 @@ function PhotoDetails({ photo }: { photo: PhotoDetail }) {
       </figure>
 
       <div className="photo-info">
-        <p className="photo-caption" data-testid="photo-view-caption">
-          {photo.caption ?? <span className="muted">No caption</span>}
-        </p>
+        {photo.caption ? (
+          <p className="photo-caption" data-testid="photo-view-caption">
+            {photo.caption}
+          </p>
+        ) : (
+          <p className="photo-caption photo-caption-none muted" data-testid="photo-view-caption">
+            No caption yet{photo.labels.length ? " — it is found by what is in it" : ""}
+          </p>
+        )}
         {photo.model && <p className="muted small">Described by {photo.model}</p>}
         {photo.error && <ErrorMessage error={`This photo could not be fully described: ${photo.error}`} />}
 

@@ -33,7 +33,7 @@ export function describeMatch(r: Pick<SearchResult, "matched" | "matched_in" | "
   const { semantic, caption_semantic, text } = r.scores ?? {};
   if (typeof semantic === "number") parts.push(`semantic ${formatScore(semantic)}`);
   if (typeof caption_semantic === "number") parts.push(`caption ${formatScore(caption_semantic)}`);
-  if (typeof text === "number" && r.matched.length) parts.push(`text ${formatScore(text)}`);
+  if (typeof text === "number" && text > 0 && r.matched.length) parts.push(`text ${formatScore(text)}`);
   return parts.join(" · ");
 }
 
