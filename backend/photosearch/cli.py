@@ -294,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["dev", "test"])
     p.add_argument("--out", default=None, help="markdown table (default docs/search-eval.md)")
     p.add_argument("--limit", type=int, default=None, help="only the first N photos (quick runs)")
+    p.add_argument("--tune", action="store_true", help="grid-search the fusion on this split (use dev)")
     p.set_defaults(func=cmd_eval_search)
     return parser
 

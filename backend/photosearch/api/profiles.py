@@ -45,6 +45,13 @@ def delete_profile(name: str):
     return "", 204
 
 
+@bp.get("/profiles/<name>/photos")
+def profile_photos(name: str):
+    from photosearch.api.search import int_arg
+
+    return _services().library.photos(name, limit=int_arg("limit", 60), offset=int_arg("offset", 0))
+
+
 def _start(name: str, kind: str, spec: dict):
     services = _services()
     services.library.profile(name)  # 404 before anything is stored

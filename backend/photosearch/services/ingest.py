@@ -34,7 +34,7 @@ from photosearch.services.describe import Describer, PhotoDescription
 from photosearch.sources.base import SourcePhoto
 from photosearch.storage.db import Database
 from photosearch.storage.index import IndexDoc, PhotoIndex
-from photosearch.storage.models import Description, Job, JobItem, Photo, Profile
+from photosearch.storage.models import Description, Job, JobItem, Photo, Profile, iso
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def job_json(job: Job, counts: dict[str, int], failures: list[dict]) -> dict:
         "skipped": counts.get("skipped", 0),
         "error": job.error,
         "failures": failures,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "created_at": iso(job.created_at),
+        "finished_at": iso(job.finished_at),
     }
 
 

@@ -14,7 +14,7 @@ from photosearch.config import Settings
 from photosearch.errors import Conflict, InvalidInput, NotFound
 from photosearch.storage.db import Database
 from photosearch.storage.index import PhotoIndex
-from photosearch.storage.models import Job, Photo, Profile
+from photosearch.storage.models import Job, Photo, Profile, iso
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -31,7 +31,7 @@ def validate_name(name: object) -> str:
 
 
 def profile_json(profile: Profile, photo_count: int) -> dict:
-    return {"name": profile.name, "photo_count": photo_count, "created_at": profile.created_at.isoformat()}
+    return {"name": profile.name, "photo_count": photo_count, "created_at": iso(profile.created_at)}
 
 
 def photo_summary(photo: Photo, profile_name: str) -> dict:
@@ -45,7 +45,7 @@ def photo_summary(photo: Photo, profile_name: str) -> dict:
         "caption": d.caption if d else None,
         "labels": list(d.labels or []) if d else [],
         "poster_caption": photo.poster_caption,
-        "taken_at": photo.taken_at.isoformat() if photo.taken_at else None,
+        "taken_at": iso(photo.taken_at),
         "width": photo.width,
         "height": photo.height,
     }
@@ -127,6 +127,17 @@ class Library:
             if photo is None:
                 raise NotFound(f"no photo {photo_id}")
             return photo_detail(photo, photo.profile.name)
+
+    def photos(self, name: str, limit: int = 60, offset: int = 0) -> dict:
+        """A profile's photos, newest first (what the app shows before anything is typed)."""
+        if not 1 <= limit <= 200 or not 0 <= offset <= 1_000_000:
+            raise InvalidInput("limit must be 1-200 and offset 0 or more")
+        with self.db.session() as session:
+            profile = self.get_profile(session, name)
+            total = session.scalar(select(func.count()).where(Photo.profile_id == profile.id)) or 0
+            newest = select(Photo).where(Photo.profile_id == profile.id).order_by(Photo.id.desc())
+            photos = session.scalars(newest.limit(limit).offset(offset))
+            return {"total": total, "photos": [photo_summary(p, name) for p in photos]}
 
     def jobs(self, name: str) -> list[int]:
         with self.db.session() as session:

