@@ -17,10 +17,12 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import qparser, query, scoring
-from whoosh.analysis import StemmingAnalyzer
+from whoosh.analysis import LanguageAnalyzer
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
 
-ANALYZER = StemmingAnalyzer()
+# English stop words + the Snowball (Porter2) stemmer: whoosh-reloaded's plain Porter stems "running" to
+# "runn", which would never meet "runs".
+ANALYZER = LanguageAnalyzer("en")
 FIELD_BOOSTS = {"caption": 2.0, "alternatives": 1.0, "labels": 1.5, "poster": 1.5, "hashtags": 1.5}
 # Which of the person-facing texts each field belongs to (for "why it matched").
 FIELD_ORIGIN = {"caption": "caption", "alternatives": "caption", "labels": "labels", "poster": "poster",

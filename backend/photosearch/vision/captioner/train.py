@@ -72,6 +72,8 @@ def decode_split(
 def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     random.seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = pick_device()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -128,7 +130,7 @@ def train(args: argparse.Namespace) -> dict:
             loss.backward()
             torch.nn.utils.clip_grad_value_(decoder.parameters(), 5.0)
             optimizer.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.3f}")
 
@@ -187,6 +189,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha-c", type=float, default=1.0, help="doubly stochastic attention weight")
     parser.add_argument("--min-word-freq", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--export", default=None, help="write the best weights here when done")
 
 
