@@ -141,14 +141,15 @@ def cmd_search(args: argparse.Namespace) -> None:
         lines = [q.strip() for q in Path(args.queries).read_text().splitlines() if q.strip()]
         for q in lines:
             try:
-                page = services.searcher.search(args.name, q, limit=args.limit)
+                page = services.searcher.search(args.name, q, limit=args.limit, after=args.after,
+                                                before=args.before)
                 print(json.dumps({"query": q, "results": [_result_json(r) for r in page["results"]]}))
             except PhotosearchError as exc:
                 print(json.dumps({"query": q, "error": exc.message}))
         return
     if not args.query:
         raise InvalidInput("give a query, or --queries FILE")
-    page = services.searcher.search(args.name, args.query, limit=args.limit)
+    page = services.searcher.search(args.name, args.query, limit=args.limit, after=args.after, before=args.before)
     if args.json:
         print(json.dumps({"query": page["query"], "total": page["total"],
                           "results": [_result_json(r) for r in page["results"]]}, indent=1))
@@ -216,6 +217,16 @@ def cmd_eval_search(args: argparse.Namespace) -> None:
     evaluate(args)
 
 
+def _date(value: str):  # noqa: ANN202 - argparse type
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-05-31") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", default=None, help="where the database, index and photos live "
@@ -251,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", help="a file with one query per line; prints one JSON line per query")
     p.add_argument("--json", action="store_true", help="machine-readable results")
     p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--after", type=_date, default=None, help="only photos taken on/after this date (YYYY-MM-DD)")
+    p.add_argument("--before", type=_date, default=None, help="only photos taken on/before this date")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("reindex", parents=[common], help="rebuild the full-text index from the database")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, request
 
@@ -26,9 +26,10 @@ def date_arg(name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw)
+        value = datetime.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(f"'{name}' must be a date like 2024-05-31") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @bp.get("/search")

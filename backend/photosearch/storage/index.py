@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -40,6 +40,13 @@ def schema() -> Schema:
         hashtags=KEYWORD(lowercase=True, commas=True, scorable=True, field_boost=FIELD_BOOSTS["hashtags"]),
         taken_at=DATETIME(),
     )
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """Whoosh compares datetimes as numbers: store and query them all as naive UTC."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def stems(text: str) -> list[str]:
@@ -98,7 +105,7 @@ class PhotoIndex:
                     "hashtags": ",".join(doc.hashtags),
                 }
                 if doc.taken_at:
-                    fields["taken_at"] = doc.taken_at
+                    fields["taken_at"] = _naive_utc(doc.taken_at)
                 writer.update_document(**fields)
 
     def delete(self, photo_ids: list[int]) -> None:
@@ -133,7 +140,7 @@ class PhotoIndex:
         q = self.parse(text)
         filters: list[query.Query] = [query.Term("profile", str(profile_id))]
         if taken_after or taken_before:
-            filters.append(query.DateRange("taken_at", taken_after, taken_before))
+            filters.append(query.DateRange("taken_at", _naive_utc(taken_after), _naive_utc(taken_before)))
         with self.ix.searcher(weighting=scoring.BM25F()) as searcher:
             results = searcher.search(q, limit=limit, filter=query.And(filters), terms=True)
             hits = []
