@@ -83,7 +83,10 @@ def beam_search(
     for _step in range(max_len):
         logits, alpha, h, c = decoder.step(words, enc, projected, h, c)  # [R, V], [R, P]
         vocab = logits.shape[1]
-        candidates = scores.unsqueeze(1) + logits.log_softmax(dim=1)  # [R, V]
+        logprobs = logits.log_softmax(dim=1)  # [R, V]
+        # <pad> and <start> are never a next word (decode() would drop them and misalign words and alphas).
+        logprobs[:, [word_map.pad, word_map.start]] = float("-inf")
+        candidates = scores.unsqueeze(1) + logprobs  # [R, V]
         top_scores, top_ids = candidates.view(batch, k * vocab).topk(2 * k, dim=1)  # [B, 2k]
         from_beam = top_ids // vocab  # [B, 2k] which beam of the photo
         next_word = top_ids % vocab  # [B, 2k]
