@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Flask, jsonify, request, send_from_directory
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from photosearch import __version__
 from photosearch.config import Settings
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     services = services or Services.create(settings)
     static_dir = Path(settings.static_dir or REPO_DIST)
     app = Flask(__name__, static_folder=None)
+    app.url_map.converters["int"] = _IdConverter  # before the blueprints' rules are bound
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.extensions["photosearch"] = services
     CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}})
@@ -89,6 +91,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return send_from_directory(static_dir, "index.html")
 
     return app
+
+
+class _IdConverter(IntegerConverter):
+    """<int:...> in routes: ids are SQLite 64-bit integers, so a bigger number names nothing (404) instead
+    of overflowing in the database driver (500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN003 - werkzeug's signature
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def services_of(app: Flask) -> Services:
