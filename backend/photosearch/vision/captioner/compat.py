@@ -85,10 +85,15 @@ def load_checkpoint(
         ckpt = torch.load(path, map_location=device, weights_only=True)
         seed = False
     except pickle.UnpicklingError:
-        ckpt = torch.load(path, map_location=device, weights_only=False, pickle_module=_seed_pickle)
+        try:
+            ckpt = torch.load(path, map_location=device, weights_only=False, pickle_module=_seed_pickle)
+        except Exception as exc:  # bytes that are not a checkpoint fail to unpickle in many ways
+            raise ModelError(f"cannot read captioner checkpoint {path}: {type(exc).__name__}: {exc}") from exc
         seed = True
     except (OSError, RuntimeError, EOFError) as exc:
         raise ModelError(f"cannot read captioner checkpoint {path}: {exc}") from exc
+    except Exception as exc:  # e.g. KeyError from the weights-only unpickler on a file that is not a checkpoint
+        raise ModelError(f"cannot read captioner checkpoint {path}: {type(exc).__name__}: {exc}") from exc
     if not isinstance(ckpt, dict) or "decoder" not in ckpt:
         raise ModelError(f"{path} is not a captioner checkpoint (no 'decoder' entry)")
 
