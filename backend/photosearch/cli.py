@@ -108,7 +108,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         folder = Path(args.folder).expanduser().resolve()
         services.settings.folder_roots.append(folder)  # on the command line the person names the folder
         folder_photos(folder, services.settings)
-        kind, spec = "folder", {"folder": str(folder)}
+        kind, spec = "folder", {"folder": str(folder), "root": str(folder)}  # root: so a resumed job may read it
     elif args.instagram_export:
         kind, spec = "instagram", {"path": str(Path(args.instagram_export).resolve())}
     elif args.instagram_profile:

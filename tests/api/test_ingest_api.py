@@ -238,7 +238,7 @@ def test_a_malformed_json_request_body_is_400(client) -> None:
 def test_ten_thousand_urls_are_accepted_quickly_and_over_the_limit_is_400(make_client, job_waiter) -> None:
     """10,000 entries (at the configured limit) -> 202 within seconds, and the job works through them all
     (every one refused without a connection: they name a private address); 10,001 -> 400."""
-    client, services = make_client(max_url_list_entries=10_000, batch_size=500)
+    client, services = make_client(max_url_list_entries=10_000)
     _profile(client)
     urls = [f"http://10.0.0.1/photo_{i}.jpg" for i in range(10_000)]
 

@@ -8,7 +8,10 @@ same bytes are stored once per profile; and database, index and files agree afte
 from __future__ import annotations
 
 import hashlib
+import queue
 import shutil
+import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -121,3 +124,38 @@ def test_running_a_finished_job_again_changes_nothing(services: Services, make_p
     with services.db.session() as session:
         assert session.scalar(select(func.count()).select_from(JobItem)) == 2
         assert session.get(Job, job_id).status == "done"
+
+
+class _IdleWindowQueue(queue.Queue):
+    """The worker's job queue with a short idle timeout and a pause between "idle" and the worker ending:
+    the window in which a job submitted to the still-alive worker used to be lost."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_window = threading.Event()
+
+    def get(self, block: bool = True, timeout: float | None = None) -> int:
+        try:
+            return super().get(block, timeout=0.05)
+        except queue.Empty:
+            self.in_window.set()
+            time.sleep(0.3)
+            raise
+
+
+def test_a_job_submitted_while_the_worker_goes_idle_is_still_run(
+    services: Services, make_photos, tmp_path: Path
+) -> None:
+    """Regression: submit() saw the idle worker still alive, queued the job and started no worker; the worker
+    then exited and the job stayed `queued` until the next submit."""
+    services.ingestor._queue = idle = _IdleWindowQueue()
+    make_photos(tmp_path / "a", 1)
+    make_photos(tmp_path / "b", 1, start=1)
+    first = _folder_job(services, "race", tmp_path / "a")
+    services.ingestor.submit(first)
+    assert idle.in_window.wait(timeout=60)  # the first job is done and the worker is timing out
+    second = _folder_job(services, "race", tmp_path / "b")
+    services.ingestor.submit(second)
+
+    services.ingestor.wait_idle(timeout=60)
+    assert services.ingestor.job_status(second)["status"] == "done"

@@ -21,7 +21,7 @@ import queue
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,6 +94,7 @@ class Ingestor:
         self._describer_lock = threading.Lock()
         self._queue: queue.Queue[int] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
         self._fetcher = None
 
     # -- models and fetcher are loaded on first use (start-up stays fast) --------------------------
@@ -126,10 +127,11 @@ class Ingestor:
 
     def submit(self, job_id: int) -> None:
         """Run the job on the background worker."""
-        self._queue.put(job_id)
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._work, name="photosearch-ingest", daemon=True)
-            self._worker.start()
+        with self._worker_lock:  # a worker about to exit idle can't miss this job (see _work)
+            self._queue.put(job_id)
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="photosearch-ingest", daemon=True)
+                self._worker.start()
 
     def resume_unfinished(self) -> list[int]:
         with self.db.session() as session:
@@ -147,7 +149,11 @@ class Ingestor:
             try:
                 job_id = self._queue.get(timeout=5)
             except queue.Empty:
-                return
+                with self._worker_lock:
+                    if self._queue.empty():  # else a job came in while we timed out: it is ours
+                        self._worker = None
+                        return
+                continue
             try:
                 self.run_job(job_id)
             except Exception:  # noqa: BLE001 - a bug in one job must not kill the worker
@@ -188,7 +194,10 @@ class Ingestor:
         if kind == "folder":
             from photosearch.sources.folder import folder_photos
 
-            return folder_photos(Path(spec["folder"]), self.settings)
+            settings = self.settings
+            if spec.get("root"):  # a folder named on the command line: readable again when the job resumes
+                settings = replace(settings, folder_roots=[*settings.folder_roots, Path(spec["root"])])
+            return folder_photos(Path(spec["folder"]), settings)
         if kind == "upload":
             return [_file_photo(Path(f["path"]), f"upload:{f['name']}", "upload") for f in spec["files"]]
         if kind == "instagram":
@@ -291,8 +300,9 @@ class Ingestor:
                 docs.append(index_doc(photo, photo.description))
             for r in ready:
                 outcomes[r.item_id] = ("done", None, stored[r.content_hash])
-            for item_id, (status, error, photo_id) in outcomes.items():
-                item = session.get(JobItem, item_id)
+            items = {i.id: i for i in session.scalars(select(JobItem).where(JobItem.id.in_(list(outcomes))))}
+            for item_id, (status, error, photo_id) in outcomes.items():  # one SELECT, not one per item
+                item = items[item_id]
                 item.status, item.error, item.photo_id = status, error, photo_id
         self.index.add(docs)  # after the commit: the database is the source of truth
 

@@ -1,0 +1,139 @@
+"""Crash safety of ingest jobs: a `photosearch ingest` killed with SIGKILL mid-job is reported by
+`photosearch check` and finished by `check --repair`, and afterwards every photo is stored exactly once,
+the index holds exactly the database's photos and the job is `done`. Jobs left queued are picked up again
+by the next start (`resume_unfinished`, what `photosearch serve` calls).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from photosearch import cli
+from photosearch.config import Settings
+from photosearch.services import Services
+from photosearch.services.check import check
+from photosearch.storage.models import Job, JobItem, Photo
+
+PHOTOS = 40
+
+
+def _photosearch() -> list[str]:
+    """The `photosearch` command of the Python running the tests."""
+    exe = Path(sys.executable).parent / "photosearch"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("photosearch")
+    return [found] if found else [sys.executable, "-m", "photosearch.cli"]
+
+
+def _stored(db: Path) -> int:
+    """Photos committed so far, read the way another process would (the writer may hold the WAL)."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("SELECT count(*) FROM photos").fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet, or locked for a moment
+        return 0
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """No PHOTOSEARCH_* settings from the developer's shell: the defaults a person gets."""
+    for key in list(os.environ):
+        if key.startswith("PHOTOSEARCH_"):
+            monkeypatch.delenv(key)
+    return {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSEARCH_")}
+
+
+def test_ingest_killed_with_sigkill_is_reported_by_check_and_finished_by_repair(
+    tmp_path: Path, make_photos, describer, clean_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kill -9 after the first batch is committed; `check` exits 1 naming the unfinished job; `check --repair`
+    finishes it: 40 distinct photos stored once each, index ids == database ids, job done, check clean.
+
+    The folder lies outside the default folder roots (the user's home): a job started from the command line
+    must still be readable when it is resumed."""
+    folder = tmp_path / "photos"
+    paths = make_photos(folder, PHOTOS)
+    data = tmp_path / "data"
+    log = tmp_path / "ingest.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*_photosearch(), "ingest", "killme", "--folder", str(folder), "--data-dir", str(data), "--quiet"],
+            stdout=out, stderr=subprocess.STDOUT, env=clean_env,
+        )
+        try:
+            deadline = time.monotonic() + 180
+            while (stored := _stored(data / "photosearch.db")) == 0:
+                assert proc.poll() is None, f"ingest ended before it could be killed:\n{log.read_text()}"
+                assert time.monotonic() < deadline, f"no photo stored in time:\n{log.read_text()}"
+                time.sleep(0.02)
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert 0 < stored < PHOTOS, f"killed too late: {stored} photos already stored"
+
+    # `photosearch check`: the killed job is reported, and the exit status says there are problems
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["check", "--data-dir", str(data)])
+    assert exited.value.code == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["unfinished_jobs"] == [1]
+
+    # `photosearch check --repair` (the same service; the session's encoder instead of loading one again)
+    services = Services.create(Settings.from_env(data), describer=lambda: describer)
+    try:
+        repaired = check(services, repair=True)
+        assert repaired["repaired"]["jobs_finished"] == [1]
+
+        with services.db.session() as session:
+            assert session.get(Job, 1).status == "done"
+            hashes = list(session.scalars(select(Photo.content_hash)))
+            ids = set(session.scalars(select(Photo.id)))
+            items = dict(session.execute(select(JobItem.status, func.count()).group_by(JobItem.status)).all())
+        assert len(hashes) == len(set(hashes)) == PHOTOS  # every photo, exactly once
+        assert set(hashes) == {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+        assert items == {"done": PHOTOS}
+        assert services.index.photo_ids() == ids
+        assert check(services)["problems"] == 0
+    finally:
+        services.db.dispose()
+
+
+def test_a_queued_job_is_resumed_by_the_next_start(tmp_path: Path, make_photos, describer) -> None:
+    """A job created but never run (the server stopped) is found by `resume_unfinished` on the next start and
+    finished on the background worker; a command-line folder job resumes even when the configured roots no
+    longer include its folder."""
+    folder = tmp_path / "elsewhere"
+    make_photos(folder, 3)
+    settings = Settings(data_dir=tmp_path / "data", folder_roots=[], demo=False)
+    first = Services.create(settings, describer=lambda: describer)
+    first.library.create_profile("later")
+    job_id = first.ingestor.create_job("later", "folder", {"folder": str(folder), "root": str(folder)})
+    first.db.dispose()
+
+    again = Services.create(settings, describer=lambda: describer)
+    try:
+        assert again.ingestor.resume_unfinished() == [job_id]
+        again.ingestor.wait_idle(timeout=120)
+        status = again.ingestor.job_status(job_id)
+        assert (status["status"], status["done"], status["failed"]) == ("done", 3, 0), status
+        assert check(again)["problems"] == 0
+    finally:
+        again.db.dispose()
