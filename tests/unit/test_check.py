@@ -1,0 +1,109 @@
+"""`photosearch check [--repair]`: database, index and files are compared, every kind of drift is reported,
+and --repair fixes what can be fixed (and keeps reporting what can't).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from photosearch import cli
+from photosearch.services import Services
+from photosearch.services.check import check
+from photosearch.storage.index import IndexDoc
+
+
+@pytest.fixture
+def stocked(services: Services, make_photos, tmp_path: Path) -> Services:
+    """Services with a profile of three photos, ingested from a folder."""
+    make_photos(tmp_path / "album", 3)
+    services.library.create_profile("p")
+    job_id = services.ingestor.create_job("p", "folder", {"folder": str(tmp_path / "album")})
+    assert services.ingestor.run_job(job_id)["done"] == 3
+    return services
+
+
+def _ids(services: Services) -> list[int]:
+    return sorted(services.index.photo_ids())
+
+
+def test_a_consistent_library_has_no_problems(stocked: Services) -> None:
+    """Right after an ingest: 3 photos, 3 indexed, nothing else."""
+    report = check(stocked)
+    assert report["problems"] == 0
+    assert (report["photos"], report["indexed"]) == (3, 3)
+    assert "repaired" not in check(stocked, repair=True)  # nothing to do, nothing done
+
+
+def test_index_drift_is_reported_and_repaired(stocked: Services) -> None:
+    """A photo missing from the index and an index entry without a photo are both found and fixed."""
+    first, *_ = _ids(stocked)
+    stocked.index.delete([first])
+    stocked.index.add([IndexDoc(photo_id=999, profile_id=1, caption="ghost")])
+
+    report = check(stocked)
+    assert (report["missing_from_index"], report["stale_in_index"], report["problems"]) == ([first], [999], 2)
+
+    repaired = check(stocked, repair=True)
+    assert repaired["repaired"]["index"] == {"added": 1, "removed": 1, "photos": 3}
+    assert check(stocked)["problems"] == 0
+    assert first in _ids(stocked) and 999 not in _ids(stocked)
+
+
+def test_missing_and_stray_files(stocked: Services) -> None:
+    """A lost thumbnail is rebuilt from the image; a lost image can't be and stays reported; files of no
+    photo are removed."""
+    s = stocked.settings
+    a, b, _ = _ids(stocked)
+    (s.thumbs_dir / f"{a}.jpg").unlink()
+    (s.images_dir / f"{b}.jpg").unlink()
+    (s.images_dir / "999.jpg").write_bytes(b"stray")
+    (s.thumbs_dir / "notes.jpg").write_bytes(b"stray")
+
+    report = check(stocked)
+    assert report["photos_missing_files"] == [a, b]
+    assert sorted(Path(p).name for p in report["stray_files"]) == ["999.jpg", "notes.jpg"]
+
+    repaired = check(stocked, repair=True)
+    assert repaired["repaired"]["stray_files_removed"] == 2
+    assert (s.thumbs_dir / f"{a}.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # rebuilt as a JPEG
+    after = check(stocked)
+    assert after["photos_missing_files"] == [b]  # nothing to rebuild it from: still reported
+    assert after["stray_files"] == []
+
+
+def test_an_unfinished_job_is_reported_and_finished_by_repair(
+    stocked: Services, make_photos, tmp_path: Path
+) -> None:
+    """A job still 'queued' (its process stopped) is listed; --repair runs it to the end."""
+    make_photos(tmp_path / "more", 2, start=10)
+    job_id = stocked.ingestor.create_job("p", "folder", {"folder": str(tmp_path / "more")})
+
+    assert check(stocked)["unfinished_jobs"] == [job_id]
+    repaired = check(stocked, repair=True)
+    assert repaired["repaired"]["jobs_finished"] == [job_id]
+    assert stocked.ingestor.job_status(job_id)["status"] == "done"
+    after = check(stocked)
+    assert (after["problems"], after["photos"], after["indexed"]) == (0, 5, 5)
+
+
+def test_the_cli_exit_status_says_whether_there_are_problems(
+    stocked: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`photosearch check` prints the JSON report and exits 1 on problems, 0 when clean or repaired."""
+    data = str(stocked.settings.data_dir)
+    cli.main(["check", "--data-dir", data])
+    assert json.loads(capsys.readouterr().out)["problems"] == 0
+
+    stocked.index.delete(_ids(stocked)[:1])
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["check", "--data-dir", data])
+    assert exited.value.code == 1
+    assert json.loads(capsys.readouterr().out)["problems"] == 1
+
+    cli.main(["check", "--repair", "--data-dir", data])
+    assert json.loads(capsys.readouterr().out)["repaired"]["index"]["added"] == 1
+    cli.main(["check", "--data-dir", data])
+    assert json.loads(capsys.readouterr().out)["problems"] == 0
