@@ -10,6 +10,12 @@ never dialled).
 
 from __future__ import annotations
 
+import os
+
+# One OpenMP thread for torch in the test process (and the CLIs it starts): on the 2 shared cores, OpenMP's
+# spinning thread team made encoding 2-4x slower than one thread. Set OMP_NUM_THREADS to override.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import importlib.util
 import io
 import ipaddress
