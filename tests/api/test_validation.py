@@ -155,9 +155,18 @@ def test_an_upload_over_the_size_limit_is_413_json(client, settings) -> None:
     response = client.post("/api/profiles/p/uploads", data={"files": [(big, "big.jpg")]},
                            content_type="multipart/form-data")
     body = assert_json_error(response, 413)
-    assert "limit" in body["error"]
+    assert "larger than the 4 MB limit" in body["error"]
     assert list(settings.uploads_dir.iterdir()) == []
     assert client.get("/api/profiles/p/jobs").get_json()["jobs"] == []
+
+
+def test_a_small_upload_limit_is_named_in_the_413_message(make_client) -> None:
+    """Regression: a limit under 1 MB was announced as "the 0 MB limit"."""
+    client, _ = make_client(max_upload_bytes=500_000)
+    assert client.post("/api/profiles", json={"name": "p"}).status_code == 201
+    response = client.post("/api/profiles/p/uploads", data={"files": [(io.BytesIO(bytes(600_000)), "a.jpg")]},
+                           content_type="multipart/form-data")
+    assert "larger than the 0.5 MB limit" in assert_json_error(response, 413)["error"]
 
 
 def test_uploads_of_non_images_are_failed_items_with_reasons(client, job_waiter) -> None:

@@ -63,8 +63,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc):
-        limit = settings.max_upload_bytes / 1e6
-        return jsonify(error=f"the upload is larger than the {limit:.0f} MB limit", status=413), 413
+        limit = f"{settings.max_upload_bytes / 1e6:.1f}".removesuffix(".0")  # 0.5, not "0", for small limits
+        return jsonify(error=f"the upload is larger than the {limit} MB limit", status=413), 413
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
