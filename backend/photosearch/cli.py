@@ -101,7 +101,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         urls, rejected = parse_url_list(path.read_bytes(), services.settings.max_url_list_entries)
         for entry, why in rejected[:20]:
             print(f"skipping {entry!r}: {why}", file=sys.stderr)
-        kind, spec = "urls", {"urls": urls, "rejected": rejected[:200]}
+        kind, spec = "urls", {"urls": urls, "rejected": rejected}
     elif args.folder:
         from photosearch.sources.folder import folder_photos
 
@@ -112,7 +112,11 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     elif args.instagram_export:
         kind, spec = "instagram", {"path": str(Path(args.instagram_export).resolve())}
     elif args.instagram_profile:
-        kind, spec = "instagram_profile", {"username": args.instagram_profile, "limit": args.limit}
+        from photosearch.sources.instagram import normalize_username
+
+        if args.limit is not None and args.limit < 1:
+            raise InvalidInput("--limit must be 1 or more")
+        kind, spec = "instagram_profile", {"username": normalize_username(args.instagram_profile), "limit": args.limit}
     else:
         raise InvalidInput("say where the photos are: --urls FILE, --folder DIR or --instagram-export ZIP")
     job_id = services.ingestor.create_job(args.name, kind, spec)

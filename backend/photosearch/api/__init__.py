@@ -7,6 +7,7 @@ anything else is logged and answered with a generic 500 message, never a stack t
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import logging
 from pathlib import Path
@@ -52,8 +53,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if request.method in ("GET", "HEAD", "OPTIONS") or _is_loopback(settings.host):
             return None
         expected = settings.token
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not expected or given != expected:
+        header = request.headers.get("Authorization", "")
+        given = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             raise Unauthorized("this server needs a token for changes: send 'Authorization: Bearer <token>'")
         return None
 

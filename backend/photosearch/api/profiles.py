@@ -80,7 +80,7 @@ def add_source(name: str):
         if not urls:
             reasons = "; ".join(f"{entry}: {why}" for entry, why in rejected[:5])
             raise InvalidInput(f"no usable URLs{(': ' + reasons) if reasons else ''}")
-        return _start(name, "urls", {"urls": urls, "rejected": rejected[:200]})
+        return _start(name, "urls", {"urls": urls, "rejected": rejected})
     if "folder" in body:
         folder = body["folder"]
         if not isinstance(folder, str) or not folder.strip():
@@ -90,7 +90,13 @@ def add_source(name: str):
         folder_photos(Path(folder).expanduser(), services.settings)  # refuse bad folders now, not in the job
         return _start(name, "folder", {"folder": str(Path(folder).expanduser())})
     if "instagram_profile" in body:
-        return _start(name, "instagram_profile", {"username": body["instagram_profile"], "limit": body.get("limit")})
+        from photosearch.sources.instagram import normalize_username
+
+        limit = body.get("limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000):
+            raise InvalidInput("'limit' must be a whole number of posts between 1 and 10000")
+        username = normalize_username(body["instagram_profile"])
+        return _start(name, "instagram_profile", {"username": username, "limit": limit})
     raise InvalidInput("give 'urls' (a list) or 'folder' (a path on the server)")
 
 
