@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -15,15 +14,6 @@ from photosearch.vision.captioner.model import CaptionerConfig, DecoderWithAtten
 from photosearch.vision.captioner.wordmap import PAD, START, UNK, WordMap
 
 CELLS, ENC, MAX_LEN = 6, 12, 12
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny tensors on shared cores: one intra-op thread is many times faster (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -36,15 +36,6 @@ SEED_MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "sgrvinod_model
 WORDS = ["a", "cat", "dog", "on", "the", "sofa", "sits", "grass", "red", "ball", "with", "is", "lying", "brown"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Small tensors on shared cores: one intra-op thread is much faster (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def chelsea() -> Image.Image:
     """A real photo of a cat, bundled with scikit-image (read from disk)."""
     from skimage import data

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -11,15 +9,6 @@ from photosearch.vision.captioner.model import CaptionerConfig, DecoderWithAtten
 
 VOCAB, CELLS, ENC = 20, 6, 12
 PAD, START, END = 0, 18, 19
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny tensors on shared cores: one intra-op thread is many times faster (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
