@@ -351,10 +351,9 @@ def test_429_honours_retry_after_then_gives_up(server):
 
 
 def test_read_timeout(server):
-    started = time.monotonic()
+    # The server would answer after 1.5 s; the error proves the read timeout fired first.
     with pytest.raises(FetchError, match="did not answer in time"):
         fetcher(fetch_retries=0).fetch(f"{server}/slow")
-    assert time.monotonic() - started < 1.4
 
 
 def test_slow_drip_hits_the_total_time_budget(server):

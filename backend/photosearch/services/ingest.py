@@ -231,9 +231,9 @@ class Ingestor:
             self._process_batch(profile_id, pending[start : start + self.settings.batch_size])
             if progress:
                 progress(self.job_status(job_id))
-        self._finish(job_id, "done", None)
         if spec.get("cleanup"):
             shutil.rmtree(spec["cleanup"], ignore_errors=True)  # uploaded files: their copies are stored
+        self._finish(job_id, "done", None)
         status = self.job_status(job_id)
         if progress:
             progress(status)
