@@ -21,6 +21,8 @@ from photosearch.vision.captioner.wordmap import WordMap
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "captioner-flickr8k.pt"
 DEFAULT_WORD_MAP = WEIGHTS_DIR / "captioner-flickr8k.wordmap.json"
+# Chosen on the Flickr8k dev split (BLEU-4, beam 3: 0.2002 at 1.0, 0.2055 at 0.5, 0.2033 at 0.0).
+LENGTH_PENALTY = 0.5
 
 
 class Captioner:
@@ -32,7 +34,7 @@ class Captioner:
         encoder_name: str = "efficientnet-lite0",
         encoder: object | None = None,
         beam_size: int = 5,
-        length_penalty: float = 1.0,
+        length_penalty: float = LENGTH_PENALTY,
         max_len: int = 30,
     ) -> None:
         self.decoder = decoder.eval()
