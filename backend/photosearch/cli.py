@@ -210,9 +210,9 @@ def cmd_eval_captioner(args: argparse.Namespace) -> None:
 
 
 def cmd_train_retrieval(args: argparse.Namespace) -> None:
-    from photosearch.text.train_retrieval import main as train_main
+    from photosearch.text.train_retrieval import train
 
-    train_main(args.rest)
+    train(args)
 
 
 def cmd_eval_search(args: argparse.Namespace) -> None:
@@ -302,8 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="docs/captioner-eval.md")
     p.set_defaults(func=cmd_eval_captioner)
 
-    p = sub.add_parser("train-retrieval", help="train the image-text retrieval head (args passed through)")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    from photosearch.text.train_retrieval import add_arguments as retrieval_args
+
+    p = sub.add_parser("train-retrieval", help="train the image-text retrieval head on Flickr8k")
+    retrieval_args(p)
     p.set_defaults(func=cmd_train_retrieval)
 
     p = sub.add_parser("eval-search", parents=[common], help="retrieval quality on Flickr8k, through the app")
