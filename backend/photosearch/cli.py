@@ -47,7 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from photosearch.services.demo import ensure_demo
 
     settings = _settings(args)
-    if not _loopback(settings.host) and not settings.token:
+    if not settings.is_loopback and not settings.token:
         raise InvalidInput("binding beyond 127.0.0.1 needs a token: set PHOTOSEARCH_TOKEN")
     services = Services.create(settings)
     resumed = services.ingestor.resume_unfinished()
@@ -60,17 +60,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from werkzeug.serving import run_simple
 
     run_simple(settings.host, settings.port, app, threaded=True, use_reloader=False)
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # -- profiles -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ The data directory holds everything a person's collection needs:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,16 @@ class Settings:
     static_dir: Path | None = None
     # Index a demo profile of bundled photos on first start of `serve`.
     demo: bool = True
+
+    @property
+    def is_loopback(self) -> bool:
+        """Bound to this machine only (127.0.0.0/8, ::1, localhost): no token needed for changes."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def database(self) -> str:

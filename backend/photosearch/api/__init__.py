@@ -8,7 +8,6 @@ anything else is logged and answered with a generic 500 message, never a stack t
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 from pathlib import Path
 
@@ -50,7 +49,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.before_request
     def require_token():
         """Beyond loopback, anything that changes data needs the configured token."""
-        if request.method in ("GET", "HEAD", "OPTIONS") or _is_loopback(settings.host):
+        if request.method in ("GET", "HEAD", "OPTIONS") or settings.is_loopback:
             return None
         expected = settings.token
         header = request.headers.get("Authorization", "")
@@ -106,12 +105,3 @@ class _IdConverter(IntegerConverter):
 
 def services_of(app: Flask) -> Services:
     return app.extensions["photosearch"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
