@@ -442,7 +442,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full-precision", action="store_true", help="export float32 instead of float16")
     # what is trained
     parser.add_argument("--ensemble", type=int, default=3, help="members trained from seeds SEED, SEED+1, ...")
-    parser.add_argument("--pool", choices=("attn", "mean"), default="attn", help="image pooling over the grid")
+    parser.add_argument("--pool", choices=("attn", "mean"), default="mean", help="image pooling over the grid")
     parser.add_argument("--dim", type=int, default=256, help="joint space of one member")
     parser.add_argument("--heads", type=int, default=4, help="attention pooling heads")
     parser.add_argument("--hidden", type=int, default=512, help="image tower width")
