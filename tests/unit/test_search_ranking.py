@@ -20,12 +20,14 @@ def test_stemming_and_stop_words():
 @pytest.fixture
 def index(tmp_path) -> PhotoIndex:
     ix = PhotoIndex(tmp_path / "index")
-    ix.add([
-        IndexDoc(1, 1, caption="a dog runs along the beach", labels=["golden retriever"]),
-        IndexDoc(2, 1, caption="two children splash in a pool", labels=["swimming trunks"]),
-        IndexDoc(3, 1, caption="a man rides a bike down a dirt path", poster="Sunday ride #mtb", hashtags=["mtb"]),
-        IndexDoc(4, 2, caption="a dog sleeps on a couch"),  # another profile
-    ])
+    ix.add(
+        [
+            IndexDoc(1, 1, caption="a dog runs along the beach", labels=["golden retriever"]),
+            IndexDoc(2, 1, caption="two children splash in a pool", labels=["swimming trunks"]),
+            IndexDoc(3, 1, caption="a man rides a bike down a dirt path", poster="Sunday ride #mtb", hashtags=["mtb"]),
+            IndexDoc(4, 2, caption="a dog sleeps on a couch"),  # another profile
+        ]
+    )
     return ix
 
 
@@ -42,7 +44,9 @@ def test_poster_text_and_hashtags_are_searchable(index):
     assert "poster" in index.search(1, "sunday")[0].matched
 
 
-@pytest.mark.parametrize("query", ['"unbalanced', "AND OR", "(((", "title:x", "*", "dog AND", "🐶 dog", "x" * 500])
+@pytest.mark.parametrize(
+    "query", ['"unbalanced', 'a dog "runs along"', "AND OR", "(((", "title:x", "*", "dog AND", "🐶 dog", "x" * 500]
+)
 def test_queries_that_break_the_parser_still_search(index, query):
     hits = index.search(1, query)  # must not raise
     if "dog" in query:
@@ -71,9 +75,14 @@ def services(tmp_path) -> Services:
 def _add_photo(services, profile_id, caption, image_vec, text_vec) -> int:
     with services.db.session() as session:
         photo = Photo(profile_id=profile_id, source=f"test:{caption}", kind="upload", content_hash=caption[:64])
-        photo.description = Description(caption=caption, alternatives=[{"text": caption, "score": -1.0}], labels=[],
-                                         model="test", image_vector=np.asarray(image_vec, np.float32).tobytes(),
-                                         text_vector=np.asarray(text_vec, np.float32).tobytes())
+        photo.description = Description(
+            caption=caption,
+            alternatives=[{"text": caption, "score": -1.0}],
+            labels=[],
+            model="test",
+            image_vector=np.asarray(image_vec, np.float32).tobytes(),
+            text_vector=np.asarray(text_vec, np.float32).tobytes(),
+        )
         session.add(photo)
         session.flush()
         photo_id = photo.id

@@ -96,6 +96,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     total = len(photos)
     searcher = services.searcher
 
+    if searcher._models().text_embedder is not None:  # one batched MiniLM pass instead of 5,000 single ones
+        searcher.embed_queries([searcher.check_query(q) for q, _ in queries])
     components: list[tuple[int, list[dict]]] = []
     for query, target in tqdm(queries, desc="queries", unit="q"):
         components.append((target, searcher.rank(profile_id, searcher.check_query(query))))
@@ -129,7 +131,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     }
     tuning = []
     if args.tune:
-        for w_text, w_cap in itertools.product((0.0, 0.1, 0.2, 0.3, 0.5), (0.0, 0.25, 0.5, 0.75, 1.0)):
+        for w_text, w_cap in itertools.product((0.0, 0.1, 0.2, 0.4), (0.0, 0.25, 0.5, 1.0)):
             fusion = FusionConfig("weighted", w_text=w_text, w_semantic=1.0, w_caption=w_cap)
             tuning.append((_describe(fusion), metrics(fused_ranks(fusion))))
         tuning.append(("rrf k=60", metrics(fused_ranks(FusionConfig("rrf")))))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +32,7 @@ from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, stems
 from photosearch.storage.models import Description, Photo, Profile
 
 TEXT_CANDIDATES = 1000  # BM25 hits considered per query
+QUERY_CACHE = 10_000  # query vectors kept
 
 
 @dataclass
@@ -73,6 +75,8 @@ class Searcher:
         self.fusion = fusion or FusionConfig()
         self._cache: dict[int, _ProfileVectors] = {}
         self._cache_lock = threading.Lock()
+        # MiniLM vectors of recent queries: typing re-sends the same prefixes, and evaluation embeds in batches.
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- inputs ------------------------------------------------------------------------------------
     def check_query(self, query: object) -> str:
@@ -181,13 +185,27 @@ class Searcher:
         models = self._models()
         if models.text_embedder is None:
             return None, None
-        q = models.text_embedder.embed([query])  # [1, 384]
+        q = self.embed_queries([query])  # [1, 384]
         semantic = caption = None
         if vectors.image is not None and models.retrieval is not None:
             semantic = vectors.image @ models.retrieval.text_vectors(q)[0]  # [N]
         if vectors.text is not None:
             caption = vectors.text @ q[0]  # [N]
         return semantic, caption
+
+    def embed_queries(self, queries: list[str]) -> np.ndarray:
+        """MiniLM vectors [N, 384] of queries, embedding only those not seen recently (in one batch)."""
+        missing = list(dict.fromkeys(q for q in queries if q not in self._query_vectors))
+        if missing:
+            vectors = self._models().text_embedder.embed(missing)
+            with self._cache_lock:
+                for q, v in zip(missing, vectors, strict=True):
+                    self._query_vectors[q] = v
+                while len(self._query_vectors) > QUERY_CACHE:
+                    self._query_vectors.popitem(last=False)
+        with self._cache_lock:
+            return np.stack([self._query_vectors.get(q) if q in self._query_vectors
+                             else self._models().text_embedder.embed([q])[0] for q in queries])
 
     def _weighted(self, scores: dict, max_text: float) -> float:
         f = self.fusion

@@ -19,6 +19,7 @@ from whoosh import index as whoosh_index
 from whoosh import qparser, query, scoring
 from whoosh.analysis import LanguageAnalyzer
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+from whoosh.query.qcore import QueryError
 
 # English stop words + the Snowball (Porter2) stemmer: whoosh-reloaded's plain Porter stems "running" to
 # "runn", which would never meet "runs".
@@ -131,9 +132,12 @@ class PhotoIndex:
         except Exception:  # noqa: BLE001 - any parser failure means: treat it as plain words
             parsed = None
         if parsed is None or parsed is query.NullQuery or not list(parsed.leaves()):
-            words = stems(text)
-            parsed = query.Or([query.Term(f, w) for w in words for f in FIELD_BOOSTS if f != "hashtags"])
+            parsed = self.plain(text)
         return parsed
+
+    def plain(self, text: str) -> query.Query:
+        """Any of the text's words in any text field: the query that cannot fail."""
+        return query.Or([query.Term(f, w) for w in stems(text) for f in FIELD_BOOSTS if f != "hashtags"])
 
     def search(self, profile_id: int, text: str, limit: int = 200, taken_after: datetime | None = None,
                taken_before: datetime | None = None) -> list[TextHit]:
@@ -142,7 +146,10 @@ class PhotoIndex:
         if taken_after or taken_before:
             filters.append(query.DateRange("taken_at", _naive_utc(taken_after), _naive_utc(taken_before)))
         with self.ix.searcher(weighting=scoring.BM25F()) as searcher:
-            results = searcher.search(q, limit=limit, filter=query.And(filters), terms=True)
+            try:
+                results = searcher.search(q, limit=limit, filter=query.And(filters), terms=True)
+            except QueryError:  # e.g. a "quoted phrase" meets a field without positions (hashtags)
+                results = searcher.search(self.plain(text), limit=limit, filter=query.And(filters), terms=True)
             hits = []
             for hit in results:
                 matched: dict[str, set[str]] = {}
