@@ -8,13 +8,16 @@
 // ---------------------------------------------------------------- types
 
 export interface Profile {
+  /** URL-safe id used in addresses and API paths. */
   name: string;
+  /** What the person typed, spaces and accents kept (older servers: absent, show `name`). */
+  display_name?: string;
   photo_count: number;
   created_at: string;
 }
 
-export type JobKind = "urls" | "folder" | "upload" | "instagram";
-export type JobStatus = "queued" | "running" | "done" | "failed";
+export type JobKind = "urls" | "folder" | "upload" | "instagram" | "instagram_profile" | "redescribe";
+export type JobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
 
 export interface JobFailure {
   source: string;
@@ -25,10 +28,13 @@ export interface Job {
   id: number;
   profile: string;
   kind: JobKind;
+  /** "Uploading 3 files to Summer", from the job's source (newer servers). */
+  title?: string;
   status: JobStatus;
   total: number;
   done: number;
   failed: number;
+  /** Photos already in the collection (same bytes), not added again. */
   skipped: number;
   error: string | null;
   failures: JobFailure[];
@@ -41,6 +47,12 @@ export interface Label {
   score: number;
 }
 
+/** One plain-words reason why a photo matched, e.g. "espresso (in labels, 90 %)". */
+export interface Reason {
+  text: string;
+  kind: "label" | "caption" | "text" | "semantic" | string;
+}
+
 export interface PhotoSummary {
   id: number;
   profile: string;
@@ -50,9 +62,19 @@ export interface PhotoSummary {
   caption: string | null;
   labels: Label[];
   poster_caption: string | null;
+  /** EXIF capture date, else the date it was added (ISO 8601). */
   taken_at: string | null;
   width: number;
   height: number;
+  reasons?: Reason[];
+}
+
+/** Which sentence the photo view shows: the captioner's own, or one built from confident labels. */
+export interface Description {
+  caption: string | null;
+  caption_confidence: number | null;
+  grounded_caption: string | null;
+  shown: "caption" | "grounded";
 }
 
 export interface Alternative {
@@ -74,6 +96,10 @@ export interface PhotoDetail extends PhotoSummary {
   model: string | null;
   status: string;
   error: string | null;
+  camera?: string | null;
+  has_gps?: boolean;
+  bytes?: number | null;
+  description?: Description | null;
 }
 
 export interface HighlightSegment {
@@ -96,12 +122,29 @@ export interface SearchResult {
   matched: string[];
   matched_in: MatchedIn[];
   highlight: HighlightSegment[];
+  /** Above the collection's relevance cut-off (older servers: absent, everything counts). */
+  strong?: boolean;
+  reasons?: Reason[];
 }
+
+export type SortOrder = "best" | "newest" | "oldest";
 
 export interface SearchResponse {
   query: string;
   total: number;
   results: SearchResult[];
+  /** How many results pass the cut-off; the rest are "weaker matches". */
+  matches?: number;
+  cutoff?: number;
+  did_you_mean?: string | null;
+  /** e.g. "No usable English words in “猫”": nothing was searched. */
+  notice?: string | null;
+}
+
+export interface TimelinePage {
+  photos: PhotoSummary[];
+  next_cursor: string | null;
+  total: number;
 }
 
 export interface SimilarResult {
@@ -109,10 +152,18 @@ export interface SimilarResult {
   score: number;
 }
 
+/** What the server accepts; read once from /api/health (see lib/limits.ts for the fallbacks). */
+export interface Limits {
+  max_query_length?: number;
+  max_upload_mb?: number;
+  [name: string]: number | undefined;
+}
+
 export interface Health {
   ok: boolean;
   version: string;
   captioner: boolean;
+  limits?: Limits;
 }
 
 // ---------------------------------------------------------------- errors
@@ -323,10 +374,21 @@ export const api = {
   getJob: (id: number, signal?: AbortSignal) => request<Job>(`/jobs/${id}`, { signal }),
   listJobs: async (profile: string, signal?: AbortSignal): Promise<Job[]> =>
     (await request<{ jobs: Job[] }>(`/profiles/${enc(profile)}/jobs`, { signal })).jobs,
+  cancelJob: (id: number) => request<Job>(`/jobs/${id}/cancel`, { method: "POST" }),
+  /** Describe every photo of the collection again with the current models (a job). */
+  redescribe: (profile: string) => request<Job>(`/profiles/${enc(profile)}/redescribe`, { method: "POST" }),
 
   // search
   search: (
-    params: { profile: string; q: string; limit?: number; offset?: number },
+    params: {
+      profile: string;
+      q: string;
+      limit?: number;
+      offset?: number;
+      sort?: SortOrder;
+      after?: string | null;
+      before?: string | null;
+    },
     signal?: AbortSignal,
   ): Promise<SearchResponse> => {
     const qs = new URLSearchParams({
@@ -335,11 +397,33 @@ export const api = {
       limit: String(params.limit ?? 20),
       offset: String(params.offset ?? 0),
     });
+    if (params.sort && params.sort !== "best") qs.set("sort", params.sort);
+    if (params.after) qs.set("after", params.after);
+    if (params.before) qs.set("before", params.before);
     return request<SearchResponse>(`/search?${qs}`, { signal });
   },
 
+  // browse
+  timeline: (
+    params: { profile: string; sort?: "newest" | "oldest"; limit?: number; cursor?: string | null },
+    signal?: AbortSignal,
+  ): Promise<TimelinePage> => {
+    const qs = new URLSearchParams({ sort: params.sort ?? "newest", limit: String(params.limit ?? 60) });
+    if (params.cursor) qs.set("cursor", params.cursor);
+    return request<TimelinePage>(`/profiles/${enc(params.profile)}/photos?${qs}`, { signal });
+  },
+  suggestions: async (profile: string, signal?: AbortSignal): Promise<string[]> =>
+    (await request<{ suggestions: string[] }>(`/profiles/${enc(profile)}/suggestions`, { signal })).suggestions,
+
   // photos
   getPhoto: (id: number, signal?: AbortSignal) => request<PhotoDetail>(`/photos/${id}`, { signal }),
+  /** Soft delete: hidden at once, purged after the server's undo window. */
+  deletePhoto: (id: number) => request<unknown>(`/photos/${id}`, { method: "DELETE" }),
+  restorePhoto: (id: number) => request<unknown>(`/photos/${id}/restore`, { method: "POST" }),
+  deletePhotos: (profile: string, ids: number[]) =>
+    request<unknown>(`/profiles/${enc(profile)}/photos/delete`, { method: "POST", json: { ids } }),
+  restorePhotos: (profile: string, ids: number[]) =>
+    request<unknown>(`/profiles/${enc(profile)}/photos/restore`, { method: "POST", json: { ids } }),
   similar: async (id: number, limit = 12, signal?: AbortSignal): Promise<SimilarResult[]> =>
     (await request<{ results: SimilarResult[] }>(`/photos/${id}/similar?limit=${limit}`, { signal })).results,
 };
@@ -347,8 +431,10 @@ export const api = {
 export type Api = typeof api;
 
 export function isJobFinished(job: Pick<Job, "status">): boolean {
-  return job.status === "done" || job.status === "failed";
+  return job.status === "done" || job.status === "failed" || job.status === "cancelled";
 }
 
-/** Longest query the server accepts (docs/api.md). */
-export const MAX_QUERY_LENGTH = 500;
+/** The name people read: the display name when the server has one. */
+export function profileLabel(p: Pick<Profile, "name" | "display_name">): string {
+  return p.display_name?.trim() || p.name;
+}

@@ -1,3 +1,4 @@
+import "./AttentionHeatmap.css";
 import { useEffect, useRef } from "react";
 import { heatmapPixels } from "../lib/heatmap";
 

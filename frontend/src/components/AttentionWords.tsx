@@ -1,3 +1,4 @@
+import "./AttentionWords.css";
 import type { KeyboardEvent } from "react";
 import type { Attention } from "../api";
 

@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { api, type Profile } from "../api";
-import { errorText } from "./ErrorMessage";
+import { errorText } from "../lib/errors";
 
 export function CreateProfileForm({
   onCreated,

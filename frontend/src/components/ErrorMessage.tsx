@@ -1,10 +1,5 @@
-import { ApiError } from "../api";
-
-export function errorText(err: unknown): string {
-  if (err instanceof ApiError) return err.message;
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
+import "./ErrorMessage.css";
+import { errorText } from "../lib/errors";
 
 export function ErrorMessage({
   error,

@@ -1,3 +1,4 @@
+import "./JobProgress.css";
 import type { Job } from "../api";
 import { isJobFinished } from "../api";
 import { jobFraction, jobTitle, plural } from "../lib/format";
@@ -15,6 +16,8 @@ function statusLine(job: Job): string {
       return job.failed ? "Finished, with some problems" : "Finished";
     case "failed":
       return "Stopped";
+    case "cancelled":
+      return "Cancelled";
   }
 }
 

@@ -1,9 +1,11 @@
+import "./PhotoView.css";
 import { useEffect, useRef, useState } from "react";
 import { api, type PhotoDetail, type SimilarResult } from "../api";
 import { formatDate, formatPercent, formatScore, sourceName } from "../lib/format";
 import { AttentionHeatmap } from "./AttentionHeatmap";
 import { AttentionWords } from "./AttentionWords";
-import { ErrorMessage, errorText } from "./ErrorMessage";
+import { errorText } from "../lib/errors";
+import { ErrorMessage } from "./ErrorMessage";
 import { Spinner } from "./Spinner";
 
 type Load<T> = { state: "loading" } | { state: "error"; error: string } | { state: "ok"; data: T };

@@ -1,5 +1,6 @@
+import "./ProfilePicker.css";
 import { useId, useState } from "react";
-import type { Profile } from "../api";
+import { profileLabel, type Profile } from "../api";
 import { plural } from "../lib/format";
 import { CreateProfileForm } from "./CreateProfileForm";
 
@@ -53,7 +54,7 @@ export function ProfilePicker({
         )}
         {profiles.map((p) => (
           <option key={p.name} value={p.name}>
-            {p.name} — {plural(p.photo_count, "photo")}
+            {profileLabel(p)} — {plural(p.photo_count, "photo")}
           </option>
         ))}
       </select>

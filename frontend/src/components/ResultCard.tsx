@@ -1,3 +1,4 @@
+import "./ResultCard.css";
 import type { MouseEvent } from "react";
 import type { Label, SearchResult } from "../api";
 import { describeMatch, formatPercent, sourceName } from "../lib/format";

@@ -1,3 +1,4 @@
+import "./ResultGrid.css";
 import type { SearchResult } from "../api";
 import { ResultCard } from "./ResultCard";
 

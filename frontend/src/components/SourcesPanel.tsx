@@ -1,7 +1,8 @@
+import "./SourcesPanel.css";
 import { useId, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from "react";
 import { api, type Job } from "../api";
 import { parseUrlList, plural } from "../lib/format";
-import { errorText } from "./ErrorMessage";
+import { errorText } from "../lib/errors";
 import { ProgressBar } from "./ProgressBar";
 
 type Tab = "upload" | "urls" | "folder" | "instagram";

@@ -1,3 +1,4 @@
+import "./TokenPrompt.css";
 import { useId, useState } from "react";
 import { getToken, setToken } from "../api";
 

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError, isJobFinished, type Job } from "../api";
-import { errorText } from "../components/ErrorMessage";
+import { errorText } from "../lib/errors";
 
 export const JOB_POLL_MS = 500;
 const RECENT_FINISHED = 3;

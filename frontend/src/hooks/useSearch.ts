@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { api, isAbortError, MAX_QUERY_LENGTH, type SearchResponse, type SearchResult } from "../api";
-import { errorText } from "../components/ErrorMessage";
+import { api, isAbortError, type SearchResponse, type SearchResult } from "../api";
+import { errorText } from "../lib/errors";
 import { LatestRequest } from "../lib/debounce";
 
 export const SEARCH_DEBOUNCE_MS = 250;
@@ -28,7 +28,7 @@ const EMPTY: SearchState = { query: "", results: [], total: 0, loading: false, l
  * Search-as-you-type: waits {@link SEARCH_DEBOUNCE_MS} after the last keystroke,
  * aborts the stale request, and keeps the server's order (best first).
  */
-export function useSearch(profile: string | null, rawQuery: string) {
+export function useSearch(profile: string | null, rawQuery: string, maxQueryLength: number) {
   const [state, setState] = useState<SearchState>(EMPTY);
   const query = rawQuery.trim();
 
@@ -81,13 +81,13 @@ export function useSearch(profile: string | null, rawQuery: string) {
       setState(EMPTY);
       return;
     }
-    if (query.length > MAX_QUERY_LENGTH) {
+    if (query.length > maxQueryLength) {
       runner.cancel();
-      setState({ ...EMPTY, query, error: `That description is too long (at most ${MAX_QUERY_LENGTH} characters).` });
+      setState({ ...EMPTY, query, error: `That description is too long (at most ${maxQueryLength} characters).` });
       return;
     }
     runner.schedule({ profile, q: query, offset: 0 }, immediate ? 0 : SEARCH_DEBOUNCE_MS);
-  }, [profile, query, reloadTick, runner]);
+  }, [profile, query, reloadTick, runner, maxQueryLength]);
 
   useEffect(() => () => runner.cancel(), [runner]);
 

@@ -62,6 +62,8 @@ const KIND_WORDS: Record<Job["kind"], string> = {
   folder: "Server folder",
   upload: "Upload",
   instagram: "Instagram export",
+  instagram_profile: "Instagram profile",
+  redescribe: "Describing again",
 };
 
 export function jobTitle(job: Pick<Job, "kind" | "id">): string {

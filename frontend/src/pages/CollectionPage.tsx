@@ -1,34 +1,28 @@
+import "./CollectionPage.css";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { isJobFinished, MAX_QUERY_LENGTH, type Job, type Profile } from "../api";
+import { isJobFinished, profileLabel, type Job, type Profile } from "../api";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { JobProgress } from "../components/JobProgress";
+import { PhotoView } from "../components/PhotoView";
 import { ResultGrid } from "../components/ResultGrid";
 import { SourcesPanel } from "../components/SourcesPanel";
 import { Spinner } from "../components/Spinner";
 import { useJobs } from "../hooks/useJobs";
+import { useLimits } from "../hooks/useLimits";
 import { useSearch } from "../hooks/useSearch";
+import { useUrl } from "../hooks/useUrlState";
 import { plural } from "../lib/format";
 
 const SUGGESTIONS = ["dog", "beach", "a person smiling", "food on a plate", "sunset", "cat"];
 
-export function CollectionPage({
-  profile,
-  query,
-  onQuery,
-  hrefFor,
-  onOpenPhoto,
-  onResultsChange,
-  onPhotosChanged,
-}: {
-  profile: Profile;
-  query: string;
-  onQuery: (q: string) => void;
-  hrefFor: (id: number) => string;
-  onOpenPhoto: (id: number) => void;
-  onResultsChange: (ids: number[]) => void;
-  onPhotosChanged: () => void;
-}) {
-  const search = useSearch(profile.name, query);
+/** One collection: add photos, follow their indexing, search them, open one. The URL state is useUrl()'s. */
+export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile; onPhotosChanged: () => void }) {
+  const { state, dispatch, hrefFor, closePhoto } = useUrl();
+  const { maxQueryLength } = useLimits();
+  const query = state.q;
+  const onQuery = useCallback((q: string) => dispatch({ type: "setQuery", q }), [dispatch]);
+  const onOpenPhoto = useCallback((id: number) => dispatch({ type: "openPhoto", id }), [dispatch]);
+  const search = useSearch(profile.name, query, maxQueryLength);
   const lastRefresh = useRef(0);
 
   const onJobChange = useCallback(
@@ -72,11 +66,14 @@ export function CollectionPage({
     };
   }, []);
 
-  const ids = search.results.map((r) => r.photo.id).join(",");
-  useEffect(() => onResultsChange(ids ? ids.split(",").map(Number) : []), [ids, onResultsChange]);
+  const resultIds = search.results.map((r) => r.photo.id);
+  const photo = state.photo;
+  const idx = photo == null ? -1 : resultIds.indexOf(photo);
+  const onPrev = idx > 0 ? () => onOpenPhoto(resultIds[idx - 1]) : undefined;
+  const onNext = idx >= 0 && idx < resultIds.length - 1 ? () => onOpenPhoto(resultIds[idx + 1]) : undefined;
 
   const q = query.trim();
-  const searching = search.loading || (search.stale && q !== "" && q.length <= MAX_QUERY_LENGTH);
+  const searching = search.loading || (search.stale && q !== "" && q.length <= maxQueryLength);
 
   return (
     <div className="collection">
@@ -96,7 +93,7 @@ export function CollectionPage({
             data-testid="search-input"
             type="search"
             value={query}
-            placeholder={empty ? "Add photos first, then describe what you're looking for" : `Describe a photo in “${profile.name}”…`}
+            placeholder={empty ? "Add photos first, then describe what you're looking for" : `Describe a photo in “${profileLabel(profile)}”…`}
             autoComplete="off"
             spellCheck={false}
             onChange={(e) => onQuery(e.target.value)}
@@ -105,7 +102,7 @@ export function CollectionPage({
         </div>
         <div className="search-meta">
           <span className="muted" data-testid="profile-count">
-            {plural(profile.photo_count, "photo")} in {profile.name}
+            {plural(profile.photo_count, "photo")} in {profileLabel(profile)}
           </span>
           <button
             type="button"
@@ -180,6 +177,8 @@ export function CollectionPage({
           </>
         )}
       </section>
+
+      {photo != null && <PhotoView photoId={photo} onClose={closePhoto} onOpen={onOpenPhoto} onPrev={onPrev} onNext={onNext} />}
     </div>
   );
 }

@@ -1,3 +1,4 @@
+import "./WelcomePage.css";
 import type { Profile } from "../api";
 import { CreateProfileForm } from "../components/CreateProfileForm";
 
