@@ -12,7 +12,7 @@ BIN     := $(VENV)/bin
 FLICKR8K ?= ../shared/flickr8k
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: setup run test lint chromium stress eval clean
+.PHONY: setup run test lint chromium servers stress eval clean
 
 setup: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 
@@ -35,10 +35,16 @@ run: setup
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# PostgreSQL 15 and Redis servers for the tests that start their own (tests/servers.py); Debian packages.
+servers:
+	@test -x "$$(pg_config --bindir 2>/dev/null)/initdb" || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check backend tests scripts
 
-test: setup chromium lint
+test: setup chromium servers lint
 	$(BIN)/pytest -q
 	npm test
 

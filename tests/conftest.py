@@ -103,9 +103,44 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
     return Settings(**base)
 
 
+# ------------------------------------------------------------------------------------------ databases
+# A test module marked `pytest.mark.databases("sqlite", "postgresql")` runs each of its tests once per
+# store: the `settings` fixture then points at a fresh database of that kind (PostgreSQL: a throwaway
+# server started once per session, see tests/servers.py). Unmarked tests use SQLite only.
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("databases")
+    if marker and "database_url" in metafunc.fixturenames:
+        metafunc.parametrize("database_url", marker.args, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    from servers import PostgresServer, ServerUnavailable
+
+    try:
+        server = PostgresServer()
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+    with server:
+        yield server
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None (SQLite in the data directory) or the URL of an empty PostgreSQL database."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        return None
+    if kind == "postgresql":
+        return request.getfixturevalue("postgres_server").create_database()
+    raise ValueError(f"unknown database kind {kind!r}")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return make_settings(tmp_path, database_url=database_url)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.databases("sqlite", "postgresql")  # storage on both stores (conftest.py)
 
 def _profile(client, name: str = "p") -> None:  # noqa: ANN001
     response = client.post("/api/profiles", json={"name": name})

@@ -14,6 +14,8 @@ from photosearch.services import Services
 from photosearch.services.check import check
 from photosearch.storage.index import IndexDoc
 
+pytestmark = pytest.mark.databases("sqlite", "postgresql")  # storage on both stores (conftest.py)
+
 
 @pytest.fixture
 def stocked(services: Services, make_photos, tmp_path: Path) -> Services:
@@ -90,10 +92,12 @@ def test_an_unfinished_job_is_reported_and_finished_by_repair(
 
 
 def test_the_cli_exit_status_says_whether_there_are_problems(
-    stocked: Services, capsys: pytest.CaptureFixture[str]
+    stocked: Services, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`photosearch check` prints the JSON report and exits 1 on problems, 0 when clean or repaired."""
     data = str(stocked.settings.data_dir)
+    if stocked.settings.database_url:  # the CLI finds a PostgreSQL store through the environment
+        monkeypatch.setenv("PHOTOSEARCH_DATABASE_URL", stocked.settings.database_url)
     cli.main(["check", "--data-dir", data])
     assert json.loads(capsys.readouterr().out)["problems"] == 0
 

@@ -14,12 +14,15 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from photosearch.services import Services
 from photosearch.services.check import check
 from photosearch.sources.folder import IMAGE_SUFFIXES
 from photosearch.storage.models import Job, JobItem, Photo
+
+pytestmark = pytest.mark.databases("sqlite", "postgresql")  # storage on both stores (conftest.py)
 
 
 def _items(services: Services, job_id: int) -> dict[str, JobItem]:

@@ -12,6 +12,8 @@ from photosearch.config import Settings
 from photosearch.services import Services
 from photosearch.services.describe import Describer
 
+pytestmark = pytest.mark.databases("sqlite", "postgresql")  # storage on both stores (conftest.py)
+
 
 @pytest.fixture(scope="module")
 def encoder():

@@ -12,6 +12,8 @@ from photosearch.services.search import FusionConfig, highlight_segments
 from photosearch.storage.index import IndexDoc, PhotoIndex, stems
 from photosearch.storage.models import Description, Photo, Profile
 
+pytestmark = pytest.mark.databases("sqlite", "postgresql")  # storage on both stores (conftest.py)
+
 
 def test_stemming_and_stop_words():
     assert stems("The dogs are running") == ["dog", "run"]

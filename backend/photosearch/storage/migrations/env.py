@@ -1,0 +1,33 @@
+"""Alembic environment: run by `photosearch.storage.db.migrate` (a connection is handed in) or by the
+`alembic` command line with -x url=... (scripts/new_migration.py does that against a scratch database)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from photosearch.storage.models import Base
+
+config = context.config
+
+
+def _configure(connection) -> None:  # noqa: ANN001 - a SQLAlchemy Connection
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,  # SQLite can't ALTER most things: alembic copies the table instead
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _configure(connection)
+else:
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        _configure(conn)
+    engine.dispose()
