@@ -147,7 +147,7 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
 def services(settings: Settings, describer: Describer) -> Iterator[Services]:
     svc = Services.create(settings, describer=lambda: describer)
     yield svc
-    svc.ingestor.wait_idle(timeout=120)  # a background job must not outlive its data directory
+    svc.jobs.wait_idle(timeout=120)  # a background job must not outlive its data directory
     svc.db.dispose()
 
 
@@ -181,7 +181,7 @@ def make_client(tmp_path: Path, describer: Describer) -> Iterator[Callable[..., 
 
     yield make
     for svc in made:
-        svc.ingestor.wait_idle(timeout=120)
+        svc.jobs.wait_idle(timeout=120)
         svc.db.dispose()
 
 

@@ -17,15 +17,27 @@ import argparse
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from tqdm import tqdm
+from werkzeug.serving import run_simple
+
+from photosearch.api import create_app
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, PhotosearchError
+from photosearch.services import Services
+from photosearch.services.check import check
+from photosearch.services.demo import ensure_demo
+from photosearch.services.jobs import JobStatus
+from photosearch.sources.base import Source
+from photosearch.sources.registry import all_sources
+
+# Training and evaluation (torch, datasets, metrics) are imported only inside their commands: serving,
+# ingesting and searching never load them.
 
 
-def _services(args: argparse.Namespace):
-    from photosearch.services import Services
-
+def _services(args: argparse.Namespace) -> Services:
     return Services.create(_settings(args))
 
 
@@ -42,23 +54,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 # -- serve ----------------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> None:
-    from photosearch.api import create_app
-    from photosearch.services import Services
-    from photosearch.services.demo import ensure_demo
-
     settings = _settings(args)
     if not settings.is_loopback and not settings.token:
         raise InvalidInput("binding beyond 127.0.0.1 needs a token: set PHOTOSEARCH_TOKEN")
     services = Services.create(settings)
-    resumed = services.ingestor.resume_unfinished()
+    resumed = services.jobs.resume_unfinished()
     if resumed:
         print(f"resuming {len(resumed)} unfinished job(s)")
     if settings.demo:
         ensure_demo(services)
     app = create_app(settings, services)
     print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
-    from werkzeug.serving import run_simple
-
     run_simple(settings.host, settings.port, app, threaded=True, use_reloader=False)
 
 
@@ -77,54 +83,53 @@ def cmd_profile(args: argparse.Namespace) -> None:
 
 # -- ingest ---------------------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from tqdm import tqdm
-
     services = _services(args)
+    chosen = [(s, getattr(args, _dest(s))) for s in all_sources() if s.cli_option and getattr(args, _dest(s))]
+    if len(chosen) != 1:  # argparse's mutually exclusive group already says so; kept for direct callers
+        raise InvalidInput("say where the photos are: " + ", ".join(_cli_sources()))
+    kind, value = chosen[0]
+    spec = kind.from_cli(value, {"limit": args.limit}, services.settings)
     services.library.ensure_profile(args.name)
-    if args.urls:
-        from photosearch.sources.url_list import parse_url_list
-
-        path = Path(args.urls)
-        if not path.is_file():
-            raise InvalidInput(f"no such file: {path}")
-        urls, rejected = parse_url_list(path.read_bytes(), services.settings.max_url_list_entries)
-        for entry, why in rejected[:20]:
-            print(f"skipping {entry!r}: {why}", file=sys.stderr)
-        kind, spec = "urls", {"urls": urls, "rejected": rejected}
-    elif args.folder:
-        from photosearch.sources.folder import folder_photos
-
-        folder = Path(args.folder).expanduser().resolve()
-        services.settings.folder_roots.append(folder)  # on the command line the person names the folder
-        folder_photos(folder, services.settings)
-        kind, spec = "folder", {"folder": str(folder), "root": str(folder)}  # root: so a resumed job may read it
-    elif args.instagram_export:
-        kind, spec = "instagram", {"path": str(Path(args.instagram_export).resolve())}
-    elif args.instagram_profile:
-        from photosearch.sources.instagram import normalize_username
-
-        if args.limit is not None and args.limit < 1:
-            raise InvalidInput("--limit must be 1 or more")
-        kind, spec = "instagram_profile", {"username": normalize_username(args.instagram_profile), "limit": args.limit}
-    else:
-        raise InvalidInput("say where the photos are: --urls FILE, --folder DIR or --instagram-export ZIP")
-    job_id = services.ingestor.create_job(args.name, kind, spec)
+    job_id = services.jobs.create_job(args.name, kind.kind, spec)
     bar = tqdm(total=0, unit="photo", desc=f"indexing {args.name}", disable=args.quiet)
 
-    def progress(status: dict) -> None:
-        bar.total = status["total"]
-        bar.n = status["done"] + status["failed"] + status["skipped"]
-        bar.set_postfix(failed=status["failed"], skipped=status["skipped"])
+    def progress(status: JobStatus) -> None:
+        bar.total = status.total
+        bar.n = status.processed
+        bar.set_postfix(failed=status.failed, skipped=status.skipped)
         bar.refresh()
 
-    status = services.ingestor.run_job(job_id, progress)
+    status = services.jobs.run_job(job_id, progress)
     bar.close()
-    for failure in status["failures"]:
-        print(f"  {failure['source']}: {failure['error']}", file=sys.stderr)
-    print(f"{status['status']}: {status['done']} photos indexed, {status['failed']} failed, "
-          f"{status['skipped']} skipped" + (f" ({status['error']})" if status["error"] else ""))
-    if status["status"] == "failed":
+    for failure in status.failures:
+        print(f"  {failure.source}: {failure.error}", file=sys.stderr)
+    print(f"{status.status}: {status.done} photos indexed, {status.failed} failed, "
+          f"{status.skipped} skipped" + (f" ({status.error})" if status.error else ""))
+    if status.status == "failed":
         raise SystemExit(1)
+
+
+def _dest(source: Source) -> str:
+    return source.cli_option.lstrip("-").replace("-", "_")
+
+
+def _cli_sources() -> list[str]:
+    return [f"{s.cli_option} {s.cli_metavar or 'VALUE'}" for s in all_sources() if s.cli_option]
+
+
+# -- jobs -----------------------------------------------------------------------------------------
+def cmd_jobs(args: argparse.Namespace) -> None:
+    services = _services(args)
+    if args.action == "cancel":
+        if args.id is None:
+            raise InvalidInput("say which job to cancel: photosearch jobs cancel ID")
+        status = services.jobs.cancel(args.id)
+        print(f"job {status.id}: {status.status} ({status.processed} of {status.total} photos were done)")
+        return
+    profile_id = services.library.profile_id(args.profile) if args.profile else None
+    for job_id in services.jobs.job_ids(profile_id, limit=args.limit):
+        s = services.jobs.job_status(job_id)
+        print(f"{s.id}\t{s.status}\t{s.profile}\t{s.processed}/{s.total}\t{s.title}")
 
 
 # -- search ---------------------------------------------------------------------------------------
@@ -171,8 +176,6 @@ def cmd_reindex(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
-    from photosearch.services.check import check
-
     report = check(_services(args), repair=args.repair)
     print(json.dumps(report, indent=1))
     if report["problems"] and not args.repair:
@@ -181,15 +184,25 @@ def cmd_check(args: argparse.Namespace) -> None:
 
 # -- models ---------------------------------------------------------------------------------------
 def cmd_caption(args: argparse.Namespace) -> None:
-    from photosearch.services.caption_files import caption_list
+    from photosearch.services.caption_files import CaptionOptions, caption_list
 
-    caption_list(args, _settings(args))
+    options = CaptionOptions(imglist=Path(args.imglist), dict_path=Path(args.dict_path),
+                             model=Path(args.model) if args.model else None,
+                             word_map=Path(args.word_map) if args.word_map else None, beam_size=args.beam_size)
+    caption_list(options, _settings(args))
+
+
+def _own_parser(command: str, add_arguments) -> argparse.ArgumentParser:  # noqa: ANN001 - a module's add_arguments
+    """The parser of a training command, built from its module's own `add_arguments`."""
+    parser = argparse.ArgumentParser(prog=f"photosearch {command}")
+    add_arguments(parser)
+    return parser
 
 
 def cmd_train_captioner(args: argparse.Namespace) -> None:
-    from photosearch.vision.captioner.train import train
+    from photosearch.vision.captioner.train import add_arguments, train
 
-    train(args)
+    train(_own_parser("train-captioner", add_arguments).parse_args(args.forwarded))
 
 
 def cmd_eval_captioner(args: argparse.Namespace) -> None:
@@ -199,20 +212,20 @@ def cmd_eval_captioner(args: argparse.Namespace) -> None:
 
 
 def cmd_train_retrieval(args: argparse.Namespace) -> None:
-    from photosearch.text.train_retrieval import train
+    from photosearch.text.train_retrieval import add_arguments, train
 
-    train(args)
+    train(_own_parser("train-retrieval", add_arguments).parse_args(args.forwarded))
 
 
 def cmd_eval_search(args: argparse.Namespace) -> None:
-    from photosearch.services.eval_search import evaluate
+    from photosearch.services.eval_search import EvalSearchOptions, evaluate
 
-    evaluate(args)
+    evaluate(EvalSearchOptions(data=Path(args.data), split=args.split,
+                               data_dir=Path(args.data_dir) if args.data_dir else None, limit=args.limit,
+                               tune=args.tune, out=Path(args.out) if args.out else None))
 
 
-def _date(value: str):  # noqa: ANN202 - argparse type
-    from datetime import UTC, datetime
-
+def _date(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -241,13 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", parents=[common], help="add photos to a profile (created if needed)")
     p.add_argument("name")
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--urls", help="a JSON list of URLs, an object {id: url}, or text with one URL per line")
-    group.add_argument("--folder", help="a folder of photos (searched recursively)")
-    group.add_argument("--instagram-export", help="the ZIP of an Instagram data export (JSON format)")
-    group.add_argument("--instagram-profile", help="a public Instagram profile (needs the instagram extra)")
-    p.add_argument("--limit", type=int, default=None, help="with --instagram-profile: at most this many posts")
+    for source in all_sources():
+        if source.cli_option:
+            group.add_argument(source.cli_option, metavar=source.cli_metavar, help=source.cli_help)
+    p.add_argument("--limit", type=int, default=None, help="at most this many posts (Instagram profiles)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("jobs", parents=[common], help="list ingest jobs, or cancel one")
+    p.add_argument("action", nargs="?", choices=["list", "cancel"], default="list")
+    p.add_argument("id", nargs="?", type=int, help="with cancel: the job's id")
+    p.add_argument("--profile", default=None, help="only this profile's jobs")
+    p.add_argument("--limit", type=int, default=20, help="at most this many jobs (newest first)")
+    p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("search", parents=[common], help="search a profile by description")
     p.add_argument("name")
@@ -274,11 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dict_path", required=True, help="where to write {url: caption}")
     p.set_defaults(func=cmd_caption)
 
-    from photosearch.vision.captioner.train import add_arguments as train_args
-
-    p = sub.add_parser("train-captioner", help="train the captioner on Flickr8k")
-    train_args(p)
-    p.set_defaults(func=cmd_train_captioner)
+    # Training commands parse their own options (their modules, and torch, load only when they run).
+    p = sub.add_parser("train-captioner", add_help=False, help="train the captioner on Flickr8k (--help: options)")
+    p.set_defaults(func=cmd_train_captioner, forwards=True)
 
     p = sub.add_parser("eval-captioner", help="BLEU/METEOR/CIDEr-D of the captioner on Flickr8k")
     p.add_argument("--data", required=True)
@@ -291,16 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="docs/captioner-eval.md")
     p.set_defaults(func=cmd_eval_captioner)
 
-    from photosearch.text.train_retrieval import add_arguments as retrieval_args
-
-    p = sub.add_parser("train-retrieval", help="train the image-text retrieval head on Flickr8k")
-    retrieval_args(p)
-    p.set_defaults(func=cmd_train_retrieval)
+    p = sub.add_parser("train-retrieval", add_help=False, help="train the image-text retrieval head on Flickr8k")
+    p.set_defaults(func=cmd_train_retrieval, forwards=True)
 
     p = sub.add_parser("eval-search", parents=[common], help="retrieval quality on Flickr8k, through the app")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="test", choices=["dev", "test"])
-    p.add_argument("--out", default=None, help="markdown table (default docs/search-eval.md)")
+    p.add_argument("--out", default=None, help="markdown table (default docs/search-eval-SPLIT.md)")
     p.add_argument("--limit", type=int, default=None, help="only the first N photos (quick runs)")
     p.add_argument("--tune", action="store_true", help="grid-search the fusion on this split (use dev)")
     p.set_defaults(func=cmd_eval_search)
@@ -309,7 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, forwarded = parser.parse_known_args(argv)
+    if forwarded and not getattr(args, "forwards", False):
+        parser.error(f"unrecognized arguments: {' '.join(forwarded)}")
+    args.forwarded = forwarded
     try:
         args.func(args)
     except PhotosearchError as exc:

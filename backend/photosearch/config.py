@@ -32,8 +32,8 @@ class Settings:
     token: str | None = None
     cors_origins: list[str] = field(default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"])
     # Limits
-    max_upload_bytes: int = 512 * 1024 * 1024  # one multipart request
-    max_image_bytes: int = 50 * 1024 * 1024  # one photo, fetched or read
+    max_upload_bytes: int = 500_000_000  # one multipart request (decimal, so limits read as "500 MB")
+    max_image_bytes: int = 50_000_000  # one photo, fetched or read
     max_image_pixels: int = 80_000_000  # decompression-bomb cap, checked before decoding
     max_query_chars: int = 500
     max_url_list_entries: int = 100_000
@@ -49,6 +49,8 @@ class Settings:
     folder_roots: list[Path] = field(default_factory=lambda: [Path.home()])
     # Describe this many photos per encoder batch.
     batch_size: int = 16
+    # Ingest jobs running side by side (jobs of one profile always run one after another).
+    job_workers: int = 2
     # Serve the built SPA from this folder (None: the repo's frontend/dist if present).
     static_dir: Path | None = None
     # Index a demo profile of bundled photos on first start of `serve`.

@@ -309,5 +309,5 @@ def test_fuzz_endpoints_with_odd_input_never_500(client, library: dict) -> None:
         assert not any(m in text for m in ("Traceback", 'File "')), (method, url)
         if response.status_code >= 400:
             assert_json_error(response, response.status_code)
-    client.application.extensions["photosearch"].ingestor.wait_idle(timeout=60)
+    client.application.extensions["photosearch"].jobs.wait_idle(timeout=60)
     assert {400, 404, 405} <= seen

@@ -22,8 +22,8 @@ def stocked(services: Services, make_photos, tmp_path: Path) -> Services:
     """Services with a profile of three photos, ingested from a folder."""
     make_photos(tmp_path / "album", 3)
     services.library.create_profile("p")
-    job_id = services.ingestor.create_job("p", "folder", {"folder": str(tmp_path / "album")})
-    assert services.ingestor.run_job(job_id)["done"] == 3
+    job_id = services.jobs.create_job("p", "folder", {"folder": str(tmp_path / "album")})
+    assert services.jobs.run_job(job_id).done == 3
     return services
 
 
@@ -81,12 +81,12 @@ def test_an_unfinished_job_is_reported_and_finished_by_repair(
 ) -> None:
     """A job still 'queued' (its process stopped) is listed; --repair runs it to the end."""
     make_photos(tmp_path / "more", 2, start=10)
-    job_id = stocked.ingestor.create_job("p", "folder", {"folder": str(tmp_path / "more")})
+    job_id = stocked.jobs.create_job("p", "folder", {"folder": str(tmp_path / "more")})
 
     assert check(stocked)["unfinished_jobs"] == [job_id]
     repaired = check(stocked, repair=True)
     assert repaired["repaired"]["jobs_finished"] == [job_id]
-    assert stocked.ingestor.job_status(job_id)["status"] == "done"
+    assert stocked.jobs.job_status(job_id).status == "done"
     after = check(stocked)
     assert (after["problems"], after["photos"], after["indexed"]) == (0, 5, 5)
 

@@ -8,10 +8,7 @@ same bytes are stored once per profile; and database, index and files agree afte
 from __future__ import annotations
 
 import hashlib
-import queue
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -37,7 +34,7 @@ def _photo_ids(services: Services) -> set[int]:
 
 def _folder_job(services: Services, profile: str, folder: Path) -> int:
     services.library.ensure_profile(profile)
-    return services.ingestor.create_job(profile, "folder", {"folder": str(folder)})
+    return services.jobs.create_job(profile, "folder", {"folder": str(folder)})
 
 
 def test_bad_image_corpus_as_a_folder_job_every_file_described_or_failed_with_its_reason(
@@ -49,12 +46,12 @@ def test_bad_image_corpus_as_a_folder_job_every_file_described_or_failed_with_it
     services.settings.folder_roots.append(folder)
     job_id = _folder_job(services, "corpus", folder)
 
-    status = services.ingestor.run_job(job_id)
+    status = services.jobs.run_job(job_id)
 
     listed = [c for c in bad_corpus if c.path.suffix.lower() in IMAGE_SUFFIXES]
     assert len(listed) >= 50
-    assert status["status"] == "done" and status["error"] is None
-    assert status["total"] == len(listed)
+    assert status.status == "done" and status.error is None
+    assert status.total == len(listed)
     items = _items(services, job_id)
     assert set(items) == {str(c.path) for c in listed}  # files without an image suffix are not listed
     ok_hashes: set[str] = set()
@@ -68,8 +65,8 @@ def test_bad_image_corpus_as_a_folder_job_every_file_described_or_failed_with_it
             assert item.status == "failed", c.name
             assert item.error, c.name
             assert c.reason is None or c.reason in item.error, (c.name, item.error)
-    assert status["done"] == sum(c.expect == "ok" for c in listed)
-    assert status["failed"] == sum(c.expect == "error" for c in listed)
+    assert status.done == sum(c.expect == "ok" for c in listed)
+    assert status.failed == sum(c.expect == "error" for c in listed)
 
     with services.db.session() as session:
         hashes = list(session.scalars(select(Photo.content_hash)))
@@ -90,14 +87,14 @@ def test_the_same_bytes_twice_in_a_job_and_again_in_a_second_job_are_stored_once
     first, second = make_photos(folder, 2)
     shutil.copy(first, folder / "copy_of_first.jpg")
 
-    status = services.ingestor.run_job(_folder_job(services, "dupes", folder))
-    assert (status["status"], status["done"], status["failed"]) == ("done", 3, 0)
-    items = _items(services, status["id"])
+    status = services.jobs.run_job(_folder_job(services, "dupes", folder))
+    assert (status.status, status.done, status.failed) == ("done", 3, 0)
+    items = _items(services, status.id)
     assert items[str(first)].photo_id == items[str(folder / "copy_of_first.jpg")].photo_id
     assert len(_photo_ids(services)) == 2
 
-    again = services.ingestor.run_job(_folder_job(services, "dupes", folder))
-    assert (again["status"], again["done"]) == ("done", 3)
+    again = services.jobs.run_job(_folder_job(services, "dupes", folder))
+    assert (again.status, again.done) == ("done", 3)
     assert len(_photo_ids(services)) == 2
     assert services.index.photo_ids() == _photo_ids(services)
 
@@ -111,9 +108,9 @@ def test_a_folder_gone_before_its_job_runs_fails_the_job_with_a_reason(
     job_id = _folder_job(services, "gone", folder)
     shutil.rmtree(folder)
 
-    status = services.ingestor.run_job(job_id)
-    assert status["status"] == "failed"
-    assert "not found" in status["error"]
+    status = services.jobs.run_job(job_id)
+    assert status.status == "failed"
+    assert "not found" in status.error
 
 
 def test_running_a_finished_job_again_changes_nothing(services: Services, make_photos, tmp_path: Path) -> None:
@@ -121,44 +118,9 @@ def test_running_a_finished_job_again_changes_nothing(services: Services, make_p
     folder = tmp_path / "once"
     make_photos(folder, 2)
     job_id = _folder_job(services, "once", folder)
-    first = services.ingestor.run_job(job_id)
-    second = services.ingestor.run_job(job_id)
+    first = services.jobs.run_job(job_id)
+    second = services.jobs.run_job(job_id)
     assert first == second
     with services.db.session() as session:
         assert session.scalar(select(func.count()).select_from(JobItem)) == 2
         assert session.get(Job, job_id).status == "done"
-
-
-class _IdleWindowQueue(queue.Queue):
-    """The worker's job queue with a short idle timeout and a pause between "idle" and the worker ending:
-    the window in which a job submitted to the still-alive worker used to be lost."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.in_window = threading.Event()
-
-    def get(self, block: bool = True, timeout: float | None = None) -> int:
-        try:
-            return super().get(block, timeout=0.05)
-        except queue.Empty:
-            self.in_window.set()
-            time.sleep(0.3)
-            raise
-
-
-def test_a_job_submitted_while_the_worker_goes_idle_is_still_run(
-    services: Services, make_photos, tmp_path: Path
-) -> None:
-    """Regression: submit() saw the idle worker still alive, queued the job and started no worker; the worker
-    then exited and the job stayed `queued` until the next submit."""
-    services.ingestor._queue = idle = _IdleWindowQueue()
-    make_photos(tmp_path / "a", 1)
-    make_photos(tmp_path / "b", 1, start=1)
-    first = _folder_job(services, "race", tmp_path / "a")
-    services.ingestor.submit(first)
-    assert idle.in_window.wait(timeout=60)  # the first job is done and the worker is timing out
-    second = _folder_job(services, "race", tmp_path / "b")
-    services.ingestor.submit(second)
-
-    services.ingestor.wait_idle(timeout=60)
-    assert services.ingestor.job_status(second)["status"] == "done"

@@ -27,16 +27,16 @@ def ingested(tmp_path, encoder):
     services = Services.create(Settings(data_dir=tmp_path / "data", demo=False),
                                describer=lambda: Describer(encoder=encoder))
     services.library.create_profile("insta")
-    job = services.ingestor.create_job("insta", "instagram", {"path": str(make_export(tmp_path, "content"))})
-    return services, services.ingestor.run_job(job)
+    job = services.jobs.create_job("insta", "instagram", {"path": str(make_export(tmp_path, "content"))})
+    return services, services.jobs.run_job(job)
 
 
 def test_export_photos_are_stored_with_their_posts(ingested):
     services, status = ingested
-    assert status["status"] == "done"
-    assert (status["done"], status["skipped"], status["failed"]) == (5, 1, 0)
-    assert status["failures"] == [{"source": "instagram:media/posts/202401/17904.mp4",
-                                   "error": "video posts are skipped"}]
+    assert status.status == "done"
+    assert (status.done, status.skipped, status.failed) == (5, 1, 0)
+    assert [(f.source, f.error) for f in status.failures] == [("instagram:media/posts/202401/17904.mp4",
+                                                                "video posts are skipped")]
     photos = {p["source"]: p for p in services.library.photos("insta")["photos"]}
     first = services.library.photo(photos["instagram:media/posts/202401/17901.jpg"]["id"])
     assert first["poster_caption"] == "Café ☕ au lever du soleil 😍 #Paris #café"

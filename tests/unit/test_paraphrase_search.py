@@ -39,8 +39,8 @@ def described(tmp_path_factory) -> tuple[Services, dict[str, int]]:
     services = Services.create(Settings(data_dir=data, demo=False), describer=Describer.default)
     services.library.create_profile("album")
     files = [{"path": str(demo_folder() / name), "name": name} for name in PHOTOS]
-    job = services.ingestor.create_job("album", "upload", {"files": files})
-    assert services.ingestor.run_job(job)["done"] == len(PHOTOS)
+    job = services.jobs.create_job("album", "upload", {"files": files})
+    assert services.jobs.run_job(job).done == len(PHOTOS)
     ids = {p["source"].removeprefix("upload:"): p["id"] for p in services.library.photos("album")["photos"]}
     return services, ids
 

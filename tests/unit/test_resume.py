@@ -125,15 +125,15 @@ def test_a_queued_job_is_resumed_by_the_next_start(tmp_path: Path, make_photos, 
     settings = Settings(data_dir=tmp_path / "data", folder_roots=[], demo=False)
     first = Services.create(settings, describer=lambda: describer)
     first.library.create_profile("later")
-    job_id = first.ingestor.create_job("later", "folder", {"folder": str(folder), "root": str(folder)})
+    job_id = first.jobs.create_job("later", "folder", {"folder": str(folder), "root": str(folder)})
     first.db.dispose()
 
     again = Services.create(settings, describer=lambda: describer)
     try:
-        assert again.ingestor.resume_unfinished() == [job_id]
-        again.ingestor.wait_idle(timeout=120)
-        status = again.ingestor.job_status(job_id)
-        assert (status["status"], status["done"], status["failed"]) == ("done", 3, 0), status
+        assert again.jobs.resume_unfinished() == [job_id]
+        again.jobs.wait_idle(timeout=120)
+        status = again.jobs.job_status(job_id)
+        assert (status.status, status.done, status.failed) == ("done", 3, 0), status
         assert check(again)["problems"] == 0
     finally:
         again.db.dispose()

@@ -16,10 +16,13 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from photosearch import __version__
+from photosearch.api import jobs, photos, profiles, search
+from photosearch.api.http import EXTENSION
+from photosearch.api.serialize import jsonable
 from photosearch.config import Settings
 from photosearch.errors import PhotosearchError, Unauthorized
 from photosearch.services import Services
+from photosearch.units import megabytes
 
 log = logging.getLogger(__name__)
 REPO_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
@@ -32,19 +35,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = Flask(__name__, static_folder=None)
     app.url_map.converters["int"] = _IdConverter  # before the blueprints' rules are bound
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
-    app.extensions["photosearch"] = services
+    app.extensions[EXTENSION] = services
     CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}})
-
-    from photosearch.api import jobs, photos, profiles, search
 
     for blueprint in (profiles.bp, jobs.bp, search.bp, photos.bp):
         app.register_blueprint(blueprint, url_prefix="/api")
 
     @app.get("/api/health")
     def health():
-        from photosearch.vision.captioner.captioner import Captioner
-
-        return {"ok": True, "version": __version__, "captioner": Captioner.available()}
+        return jsonable(services.health())
 
     @app.before_request
     def require_token():
@@ -64,8 +63,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc):
-        limit = f"{settings.max_upload_bytes / 1e6:.1f}".removesuffix(".0")  # 0.5, not "0", for small limits
-        return jsonify(error=f"the upload is larger than the {limit} MB limit", status=413), 413
+        return jsonify(error=f"the upload is larger than the {megabytes(settings.max_upload_bytes)} limit",
+                       status=413), 413
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -101,7 +100,3 @@ class _IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN003 - werkzeug's signature
         kwargs.setdefault("max", 2**63 - 1)
         super().__init__(map, *args, **kwargs)
-
-
-def services_of(app: Flask) -> Services:
-    return app.extensions["photosearch"]

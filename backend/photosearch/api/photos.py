@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, send_file
+from pathlib import Path
 
+from flask import Blueprint, send_file
+
+from photosearch.api.http import int_arg, services
 from photosearch.errors import NotFound
 
 bp = Blueprint("photos", __name__)
 
 
-def _services():
-    return current_app.extensions["photosearch"]
-
-
 @bp.get("/photos/<int:photo_id>")
 def photo(photo_id: int):
-    return _services().library.photo(photo_id)
+    return services().library.photo(photo_id)
 
 
-def _file(folder, photo_id: int):  # noqa: ANN001
+def _file(folder: Path, photo_id: int):
     path = folder / f"{photo_id}.jpg"
     if not path.is_file():
         raise NotFound(f"no photo {photo_id}")
@@ -29,16 +28,14 @@ def _file(folder, photo_id: int):  # noqa: ANN001
 
 @bp.get("/photos/<int:photo_id>/thumbnail")
 def thumbnail(photo_id: int):
-    return _file(_services().settings.thumbs_dir, photo_id)
+    return _file(services().settings.thumbs_dir, photo_id)
 
 
 @bp.get("/photos/<int:photo_id>/image")
 def image(photo_id: int):
-    return _file(_services().settings.images_dir, photo_id)
+    return _file(services().settings.images_dir, photo_id)
 
 
 @bp.get("/photos/<int:photo_id>/similar")
 def similar(photo_id: int):
-    from photosearch.api.search import int_arg
-
-    return _services().searcher.similar(photo_id, limit=int_arg("limit", 12))
+    return services().searcher.similar(photo_id, limit=int_arg("limit", 12))

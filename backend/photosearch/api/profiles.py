@@ -1,141 +1,101 @@
-"""Profiles and their sources (each source becomes a background ingest job)."""
+"""Profiles and their sources (each source becomes a background ingest job).
+
+Which sources exist, and how their fields are checked, is the sources registry's business: these views
+only hand the request over (`source_for_json`, or the kind an upload route names).
+"""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
+from photosearch.api.http import int_arg, json_body, services
+from photosearch.api.serialize import jsonable
 from photosearch.errors import InvalidInput
+from photosearch.imagebytes import IMAGE_SUFFIXES
+from photosearch.sources.base import SavedFile
+from photosearch.sources.registry import source, source_for_json
 
 bp = Blueprint("profiles", __name__)
-UPLOAD_TYPES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-
-
-def _services():
-    return current_app.extensions["photosearch"]
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("send a JSON object in the request body")
-    return body
+SAVED_SUFFIXES = IMAGE_SUFFIXES | {".zip"}  # kept on saved uploads (the generated name is ours)
 
 
 @bp.get("/profiles")
 def list_profiles():
-    return {"profiles": _services().library.profiles()}
+    return {"profiles": services().library.profiles()}
 
 
 @bp.post("/profiles")
 def create_profile():
-    return _services().library.create_profile(_json_body().get("name")), 201
+    return services().library.create_profile(json_body().get("name")), 201
 
 
 @bp.get("/profiles/<name>")
 def get_profile(name: str):
-    return _services().library.profile(name)
+    return services().library.profile(name)
 
 
 @bp.delete("/profiles/<name>")
 def delete_profile(name: str):
-    _services().library.delete_profile(name)
+    services().library.delete_profile(name)
     return "", 204
 
 
 @bp.get("/profiles/<name>/photos")
 def profile_photos(name: str):
-    from photosearch.api.search import int_arg
-
-    return _services().library.photos(name, limit=int_arg("limit", 60), offset=int_arg("offset", 0))
+    return services().library.photos(name, limit=int_arg("limit", 60), offset=int_arg("offset", 0))
 
 
 def _start(name: str, kind: str, spec: dict):
-    services = _services()
-    services.library.profile(name)  # 404 before anything is stored
-    job_id = services.ingestor.create_job(name, kind, spec)
-    services.ingestor.submit(job_id)
-    return services.ingestor.job_status(job_id), 202
+    return jsonable(services().jobs.start(name, kind, spec)), 202
 
 
 @bp.post("/profiles/<name>/sources")
 def add_source(name: str):
-    body = _json_body()
-    services = _services()
-    if "urls" in body:
-        from photosearch.sources.url_list import parse_url_list
-
-        raw = body["urls"]
-        if isinstance(raw, str):
-            data = raw
-        elif isinstance(raw, list | dict):
-            import json
-
-            data = json.dumps(raw)
-        else:
-            raise InvalidInput("'urls' must be a list of URLs (or text with one URL per line)")
-        urls, rejected = parse_url_list(data, services.settings.max_url_list_entries)
-        if not urls:
-            reasons = "; ".join(f"{entry}: {why}" for entry, why in rejected[:5])
-            raise InvalidInput(f"no usable URLs{(': ' + reasons) if reasons else ''}")
-        return _start(name, "urls", {"urls": urls, "rejected": rejected})
-    if "folder" in body:
-        folder = body["folder"]
-        if not isinstance(folder, str) or not folder.strip():
-            raise InvalidInput("'folder' must be a path on the server")
-        from photosearch.sources.folder import folder_photos
-
-        folder_photos(Path(folder).expanduser(), services.settings)  # refuse bad folders now, not in the job
-        return _start(name, "folder", {"folder": str(Path(folder).expanduser())})
-    if "instagram_profile" in body:
-        from photosearch.sources.instagram import normalize_username
-
-        limit = body.get("limit")
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000):
-            raise InvalidInput("'limit' must be a whole number of posts between 1 and 10000")
-        username = normalize_username(body["instagram_profile"])
-        return _start(name, "instagram_profile", {"username": username, "limit": limit})
-    raise InvalidInput("give 'urls' (a list) or 'folder' (a path on the server)")
+    body = json_body()
+    svc = services()
+    svc.library.profile_id(name)  # 404 before anything is checked or stored
+    kind, value = source_for_json(body)
+    return _start(name, kind.kind, kind.from_json(value, body, svc.settings))
 
 
-def _save_uploads(files, allowed: set[str] | None) -> tuple[Path, list[dict]]:  # noqa: ANN001
-    services = _services()
-    folder = services.settings.uploads_dir / uuid.uuid4().hex
+def _save_uploads(files, only: set[str] | None) -> tuple[Path, list[SavedFile]]:  # noqa: ANN001 - werkzeug FileStorage
+    """Save the uploaded files under generated names (nothing from the client becomes a path)."""
+    folder = services().settings.uploads_dir / uuid.uuid4().hex
     folder.mkdir(parents=True)
     saved = []
     for storage in files:
         original = Path(storage.filename or "photo").name[:200]
         suffix = Path(original).suffix.lower()
-        if allowed is not None and suffix not in allowed:
-            continue  # recorded below as rejected
-        path = folder / f"{uuid.uuid4().hex}{suffix if suffix in UPLOAD_TYPES | {'.zip'} else ''}"
-        storage.save(path)  # generated name: nothing from the client becomes a path
-        saved.append({"path": str(path), "name": original})
+        if only is not None and suffix not in only:
+            continue
+        path = folder / f"{uuid.uuid4().hex}{suffix if suffix in SAVED_SUFFIXES else ''}"
+        storage.save(path)
+        saved.append(SavedFile(path, original))
     return folder, saved
+
+
+def _upload(name: str, kind: str, files: list, only: set[str] | None = None):
+    svc = services()
+    folder, saved = _save_uploads(files, only)
+    return _start(name, kind, source(kind).from_files(saved, folder, svc.settings))
 
 
 @bp.post("/profiles/<name>/uploads")
 def upload(name: str):
-    _services().library.profile(name)
+    services().library.profile_id(name)
     files = request.files.getlist("files")
     if not files:
         raise InvalidInput("choose one or more photos to upload (form field 'files')")
-    folder, saved = _save_uploads(files, None)
-    return _start(name, "upload", {"files": saved, "cleanup": str(folder)})
+    return _upload(name, "upload", files)
 
 
 @bp.post("/profiles/<name>/instagram-export")
 def instagram_export(name: str):
-    _services().library.profile(name)
+    services().library.profile_id(name)
     file = request.files.get("file")
     if file is None or not file.filename:
         raise InvalidInput("choose the ZIP file of your Instagram data export (form field 'file')")
-    folder, saved = _save_uploads([file], {".zip"})
-    if not saved:
-        raise InvalidInput("an Instagram export is a .zip file")
-    from photosearch.sources.instagram import read_export
-
-    read_export(Path(saved[0]["path"]))  # a ZIP that is not an export gets its message now
-    return _start(name, "instagram", {"path": saved[0]["path"], "cleanup": str(folder)})
+    return _upload(name, "instagram", [file], only={".zip"})

@@ -1,4 +1,13 @@
-"""Services: what the API and the CLI call. `Services.create(settings)` wires storage and models once."""
+"""Services: what the API and the CLI call. `Services.create(settings)` wires storage and models once.
+
+    services.library   profiles and photos (look up, list, delete)
+    services.jobs      ingest jobs: create, queue, run, status, cancel (services/jobs.py)
+    services.ingestor  the per-batch pipeline the jobs run (services/ingest.py) and index repair
+    services.searcher  search and similar photos
+
+Services return plain data (dataclasses, or dicts shaped in services/library.py); only api/ knows URLs
+and HTTP status codes.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +15,33 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from photosearch import __version__
 from photosearch.config import Settings
 from photosearch.services.describe import Describer
 from photosearch.services.ingest import Ingestor
+from photosearch.services.jobs import Jobs
 from photosearch.services.library import Library
 from photosearch.services.search import Searcher
 from photosearch.storage.db import Database
 from photosearch.storage.index import PhotoIndex
+
+
+@dataclass
+class Limits:
+    """The limits a client should know before it sends something (the frontend reads them at start)."""
+
+    max_query_length: int
+    max_upload_mb: float
+    max_photo_mb: float
+    max_url_list_entries: int
+
+
+@dataclass
+class Health:
+    ok: bool
+    version: str
+    captioner: bool  # are the captioner's weights installed (else photos get labels only)
+    limits: Limits
 
 
 @dataclass
@@ -22,6 +51,7 @@ class Services:
     index: PhotoIndex
     library: Library
     ingestor: Ingestor
+    jobs: Jobs
     searcher: Searcher
 
     @classmethod
@@ -31,8 +61,23 @@ class Services:
         index = PhotoIndex(settings.index_dir)
         models = _Lazy(describer or Describer.default)
         ingestor = Ingestor(settings, db, index, models.get)
+        jobs = Jobs(settings, db, ingestor)
         searcher = Searcher(settings, db, index, models.get)
-        return cls(settings, db, index, Library(settings, db, index), ingestor, searcher)
+        return cls(settings, db, index, Library(settings, db, index), ingestor, jobs, searcher)
+
+    def health(self) -> Health:
+        # Imported here: the captioner module pulls in torch, which a health check should not wait for
+        # unless it is asked.
+        from photosearch.vision.captioner.captioner import Captioner
+
+        s = self.settings
+        limits = Limits(
+            max_query_length=s.max_query_chars,
+            max_upload_mb=s.max_upload_bytes / 1e6,
+            max_photo_mb=s.max_image_bytes / 1e6,
+            max_url_list_entries=s.max_url_list_entries,
+        )
+        return Health(ok=True, version=__version__, captioner=Captioner.available(), limits=limits)
 
 
 class _Lazy:

@@ -8,16 +8,26 @@ next `serve`, or finished now with --repair by running them).
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
 from sqlalchemy import select
 
+from photosearch.config import Settings
+from photosearch.services.jobs import UNFINISHED
 from photosearch.storage.models import Job, Photo
+from photosearch.vision.imageio import make_thumbnail
+
+if TYPE_CHECKING:  # the Services object is built from this module's siblings
+    from photosearch.services import Services
 
 
-def check(services, repair: bool = False) -> dict:  # noqa: ANN001
+def check(services: Services, repair: bool = False) -> dict:
     s = services.settings
     with services.db.session() as session:
         photo_ids = set(session.scalars(select(Photo.id)))
-        unfinished = list(session.scalars(select(Job.id).where(Job.status.in_(("queued", "running")))))
+        unfinished = list(session.scalars(select(Job.id).where(Job.status.in_(UNFINISHED))))
     indexed = services.index.photo_ids()
     missing_index = sorted(photo_ids - indexed)
     extra_index = sorted(indexed - photo_ids)
@@ -42,23 +52,17 @@ def check(services, repair: bool = False) -> dict:  # noqa: ANN001
     if repair and report["problems"]:
         repaired = services.ingestor.repair_index()
         for path in stray_files:
-            from pathlib import Path
-
             Path(path).unlink(missing_ok=True)
         for pid in missing_files:
             _rebuild_files(s, pid)
         for job_id in unfinished:
-            services.ingestor.run_job(job_id)
+            services.jobs.run_job(job_id)
         report["repaired"] = {"index": repaired, "stray_files_removed": len(stray_files),
                               "jobs_finished": unfinished}
     return report
 
 
-def _rebuild_files(settings, photo_id: int) -> None:  # noqa: ANN001
-    from PIL import Image
-
-    from photosearch.vision.imageio import make_thumbnail
-
+def _rebuild_files(settings: Settings, photo_id: int) -> None:
     image, thumb = settings.images_dir / f"{photo_id}.jpg", settings.thumbs_dir / f"{photo_id}.jpg"
     if image.exists() and not thumb.exists():
         with Image.open(image) as img:

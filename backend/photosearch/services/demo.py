@@ -32,6 +32,4 @@ def ensure_demo(services) -> int | None:  # noqa: ANN001
     services.library.ensure_profile(DEMO_PROFILE)
     folder = demo_folder()
     files = [{"path": str(folder / name), "name": name} for name in DEMO_FILES if (folder / name).exists()]
-    job_id = services.ingestor.create_job(DEMO_PROFILE, "upload", {"files": files})
-    services.ingestor.submit(job_id)
-    return job_id
+    return services.jobs.start(DEMO_PROFILE, "upload", {"files": files}).id

@@ -15,11 +15,11 @@
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import platform
 import shlex
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +34,17 @@ from photosearch.storage.models import Photo, Profile
 from photosearch.vision.captioner.dataset import read_split
 
 KS = (1, 5, 10)
+
+
+@dataclass
+class EvalSearchOptions:
+    data: Path  # the Flickr8k folder (Images/, Flickr8k.token.txt, the split lists)
+    split: str = "test"  # "dev" or "test"
+    data_dir: Path | None = None  # where the evaluation profile is stored (default ~/.cache/photosearch/eval)
+    limit: int | None = None  # only the first N photos of the split (quick runs)
+    tune: bool = False  # also grid-search the fusion on this split (use dev, never test)
+    out: Path | None = None  # the markdown report (default docs/search-eval-<split>.md)
+    command: str = ""  # how this run was started, written into the report
 
 
 def raw_captions(data_dir: Path) -> dict[str, list[str]]:
@@ -56,9 +67,9 @@ def ingest_split(services: Services, data_dir: Path, split: str, limit: int | No
             services.library.delete_profile(profile)
         services.library.create_profile(profile)
         files = [{"path": str(data_dir / "Images" / n), "name": n} for n in names]
-        job = services.ingestor.create_job(profile, "upload", {"files": files})
+        job = services.jobs.create_job(profile, "upload", {"files": files})
         bar = tqdm(total=len(names), desc=f"indexing {profile}", unit="photo")
-        services.ingestor.run_job(job, lambda s: bar.update(s["done"] + s["failed"] - bar.n))
+        services.jobs.run_job(job, lambda s: bar.update(s.done + s.failed - bar.n))
         bar.close()
     with services.db.session() as session:
         profile_id = session.scalar(select(Profile.id).where(Profile.name == profile))
@@ -83,13 +94,13 @@ def metrics(ranks: list[int]) -> dict[str, float]:
     return out
 
 
-def evaluate(args: argparse.Namespace) -> dict:
-    data_dir = Path(args.data)
-    split = args.split
-    data = Path(args.data_dir) if args.data_dir else Path.home() / ".cache" / "photosearch" / "eval"
+def evaluate(options: EvalSearchOptions) -> dict:
+    data_dir = Path(options.data)
+    split = options.split
+    data = Path(options.data_dir) if options.data_dir else Path.home() / ".cache" / "photosearch" / "eval"
     settings = Settings.from_env(data, demo=False)
     services = Services.create(settings)
-    profile_id, photos = ingest_split(services, data_dir, split, args.limit)
+    profile_id, photos = ingest_split(services, data_dir, split, options.limit)
     by_name = {name: pid for pid, name in photos.items()}
     captions = raw_captions(data_dir)
     queries = [(q, by_name[name]) for name in sorted(by_name) for q in captions.get(name, [])]
@@ -130,13 +141,13 @@ def evaluate(args: argparse.Namespace) -> dict:
         f"hybrid ({_describe(searcher.fusion)})": metrics(fused_ranks(searcher.fusion)),
     }
     tuning = []
-    if args.tune:
+    if options.tune:
         for w_text, w_cap in itertools.product((0.0, 0.1, 0.2, 0.4), (0.0, 0.25, 0.5, 1.0)):
             fusion = FusionConfig("weighted", w_text=w_text, w_semantic=1.0, w_caption=w_cap)
             tuning.append((_describe(fusion), metrics(fused_ranks(fusion))))
         tuning.append(("rrf k=60", metrics(fused_ranks(FusionConfig("rrf")))))
         tuning.sort(key=lambda row: -(row[1]["R@1"] + row[1]["R@5"] + row[1]["R@10"]))
-    _print_and_write(args, table, tuning, total, len(queries))
+    _print_and_write(options, table, tuning, total, len(queries))
     return {"table": table, "tuning": tuning}
 
 
@@ -146,7 +157,7 @@ def _describe(f: FusionConfig) -> str:
     return f"weighted text {f.w_text} + semantic {f.w_semantic} + caption {f.w_caption}"
 
 
-def _print_and_write(args: argparse.Namespace, table: dict, tuning: list, photos: int, queries: int) -> None:
+def _print_and_write(options: EvalSearchOptions, table: dict, tuning: list, photos: int, queries: int) -> None:
     header = "| ranking | R@1 | R@5 | R@10 | median rank |\n|---|---|---|---|---|"
     rows = [f"| {name} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['R@10']:.3f} | {m['median rank']:.0f} |"
             for name, m in table.items()]
@@ -156,10 +167,10 @@ def _print_and_write(args: argparse.Namespace, table: dict, tuning: list, photos
     print(text)
     if tune_rows:
         print("\nfusion tuning (best first):\n" + "\n".join([header, *tune_rows]))
-    out = Path(args.out or f"docs/search-eval-{args.split}.md")
-    command = "photosearch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    out = Path(options.out or f"docs/search-eval-{options.split}.md")
+    command = options.command or "photosearch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     doc = [
-        f"# Search evaluation: Flickr8k {args.split} split",
+        f"# Search evaluation: Flickr8k {options.split} split",
         "",
         f"{photos} photos indexed as one profile through the app's pipeline; each of their {queries} human "
         "captions is a query whose one right answer is its photo.",

@@ -30,6 +30,14 @@ def validate_name(name: object) -> str:
     return name
 
 
+def profile_by_name(session: Session, name: str) -> Profile:
+    """The profile called `name`, or NotFound: the one place a profile is looked up by its name."""
+    profile = session.scalar(select(Profile).where(Profile.name == name))
+    if profile is None:
+        raise NotFound(f"no profile named {name!r}")
+    return profile
+
+
 def profile_json(profile: Profile, photo_count: int) -> dict:
     return {"name": profile.name, "photo_count": photo_count, "created_at": iso(profile.created_at)}
 
@@ -70,11 +78,10 @@ class Library:
         self.db = db
         self.index = index
 
-    def get_profile(self, session: Session, name: str) -> Profile:
-        profile = session.scalar(select(Profile).where(Profile.name == name))
-        if profile is None:
-            raise NotFound(f"no profile named {name!r}")
-        return profile
+    def profile_id(self, name: str) -> int:
+        """The id of the profile called `name` (NotFound if there is none)."""
+        with self.db.session() as session:
+            return profile_by_name(session, name).id
 
     def create_profile(self, name: object) -> dict:
         name = validate_name(name)
@@ -103,13 +110,13 @@ class Library:
 
     def profile(self, name: str) -> dict:
         with self.db.session() as session:
-            profile = self.get_profile(session, name)
+            profile = profile_by_name(session, name)
             count = session.scalar(select(func.count()).where(Photo.profile_id == profile.id))
             return profile_json(profile, count or 0)
 
     def delete_profile(self, name: str) -> None:
         with self.db.session() as session:
-            profile = self.get_profile(session, name)
+            profile = profile_by_name(session, name)
             if session.scalar(select(func.count()).where(Job.profile_id == profile.id,
                                                          Job.status.in_(("queued", "running")))):
                 raise Conflict(f"profile {name!r} is being indexed; delete it when the job has finished")
@@ -133,13 +140,8 @@ class Library:
         if not 1 <= limit <= 200 or not 0 <= offset <= 1_000_000:
             raise InvalidInput("limit must be 1-200 and offset 0 or more")
         with self.db.session() as session:
-            profile = self.get_profile(session, name)
+            profile = profile_by_name(session, name)
             total = session.scalar(select(func.count()).where(Photo.profile_id == profile.id)) or 0
             newest = select(Photo).where(Photo.profile_id == profile.id).order_by(Photo.id.desc())
             photos = session.scalars(newest.limit(limit).offset(offset))
             return {"total": total, "photos": [photo_summary(p, name) for p in photos]}
-
-    def jobs(self, name: str) -> list[int]:
-        with self.db.session() as session:
-            profile = self.get_profile(session, name)
-            return list(session.scalars(select(Job.id).where(Job.profile_id == profile.id).order_by(Job.id.desc())))

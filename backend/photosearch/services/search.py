@@ -26,10 +26,10 @@ from sqlalchemy import func, select
 
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, NotFound
-from photosearch.services.library import photo_summary
+from photosearch.services.library import photo_summary, profile_by_name
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, stems
-from photosearch.storage.models import Description, Photo, Profile
+from photosearch.storage.models import Description, Photo
 
 TEXT_CANDIDATES = 1000  # BM25 hits considered per query
 QUERY_CACHE = 10_000  # query vectors kept
@@ -95,10 +95,7 @@ class Searcher:
 
     def _profile_id(self, name: str) -> int:
         with self.db.session() as session:
-            profile_id = session.scalar(select(Profile.id).where(Profile.name == name))
-        if profile_id is None:
-            raise NotFound(f"no profile named {name!r}")
-        return profile_id
+            return profile_by_name(session, name).id
 
     # -- vectors -----------------------------------------------------------------------------------
     def _vectors(self, profile_id: int) -> _ProfileVectors:

@@ -1,7 +1,12 @@
-"""The one record every source yields.
+"""What every source is: the `SourcePhoto` record it yields, and the `Source` interface the registry holds.
 
 A source only says *where* a photo is and how to read its bytes; fetching happens lazily in the ingest
 job (so a failure is recorded per photo and never stops the job).
+
+A `Source` turns what a person gave (JSON in an API request, an option on the command line, uploaded
+files) into a job *spec*, a small JSON-able dict stored with the job, and later turns that spec into
+photos. Checks that can fail fast (a folder outside the allowed roots, an export that is not a ZIP) run
+when the spec is made, so the person hears about them before any job exists.
 """
 
 from __future__ import annotations
@@ -9,6 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from photosearch.config import Settings
+from photosearch.errors import InvalidInput
 
 
 @dataclass
@@ -21,3 +31,55 @@ class SourcePhoto:
     taken_at: datetime | None = None
     post_id: str | None = None
     skip_reason: str | None = None  # set when the item is known unusable (e.g. a video post)
+
+
+@dataclass(frozen=True)
+class SavedFile:
+    """An uploaded file, saved under a generated name; `name` is what the person called it."""
+
+    path: Path
+    name: str
+
+
+@dataclass
+class ListContext:
+    """What a source may use while listing its photos: the settings and the shared, SSRF-safe fetch."""
+
+    settings: Settings
+    fetch: Callable[[str], bytes]
+
+
+class Source:
+    """One kind of source. Subclasses set `kind` and implement `photos` and `title`, plus the ways in they
+    accept: `from_json` (a field of POST /api/profiles/<p>/sources), `from_cli` (an `ingest` option) or
+    `from_files` (a multipart upload). Register a subclass with `@register` in its own module under
+    `sources/`: the API, the CLI and the ingest job find it there and never branch on kinds."""
+
+    kind: ClassVar[str]  # stored in Job.kind; never rename one, stored jobs resume by it
+    json_field: ClassVar[str | None] = None  # the request field that selects this source, e.g. "urls"
+    cli_option: ClassVar[str | None] = None  # the `photosearch ingest` option, e.g. "--urls"
+    cli_help: ClassVar[str] = ""
+    cli_metavar: ClassVar[str | None] = None
+    json_hint: ClassVar[str] = ""  # how the field is described in "give one of ..." messages
+    rank: ClassVar[int] = 100  # order in messages and --help (lower first)
+
+    def from_json(self, value: object, body: dict, settings: Settings) -> dict:
+        """The job spec for an API request whose `json_field` holds `value` (`body` is the whole request)."""
+        raise InvalidInput(f"{self.kind} sources can't be added with JSON")
+
+    def from_cli(self, value: str, options: dict, settings: Settings) -> dict:
+        """The job spec for `photosearch ingest NAME <cli_option> value` (`options`: the other flags)."""
+        raise InvalidInput(f"{self.kind} sources can't be added from the command line")
+
+    def from_files(self, files: list[SavedFile], folder: Path, settings: Settings) -> dict:
+        """The job spec for uploaded files saved in `folder` (removed when the job is done)."""
+        raise InvalidInput(f"{self.kind} sources can't be uploaded")
+
+    def photos(self, spec: dict, context: ListContext) -> list[SourcePhoto]:
+        """Every photo the spec names, lazily readable. Raises PhotosearchError when the source can't be
+        listed at all (the job then fails with that message)."""
+        raise NotImplementedError
+
+    def title(self, spec: dict) -> str:
+        """A few words naming the source for people: "12 URLs", "folder ~/Pictures", "Instagram @nasa"."""
+        raise NotImplementedError

@@ -49,7 +49,9 @@ from urllib3.util import Retry, Timeout
 
 from photosearch.config import Settings
 from photosearch.errors import FetchError
-from photosearch.vision.imageio import non_image_reason, sniff_image_type
+from photosearch.imagebytes import non_image_reason, sniff_image_type
+from photosearch.sources.url_list import MAX_URL_CHARS
+from photosearch.units import megabytes as _mb
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,6 @@ Resolver = Callable[[str, int], Iterable[str]]  # (host, port) -> address string
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_URL_CHARS = 8192
 USER_AGENT = "photosearch/0.1 (photo indexer)"
 _MAX_POOLS = 64
 _CHUNK = 64 * 1024
@@ -230,10 +231,6 @@ def system_resolve(host: str, port: int) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- fetcher
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f}".removesuffix(".0") + " MB"
 
 
 class Fetcher:

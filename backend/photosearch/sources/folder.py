@@ -19,16 +19,18 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 from photosearch.config import Settings
 from photosearch.errors import Forbidden, ImageError, InvalidInput, NotFound, TooLarge
-from photosearch.sources.base import SourcePhoto
+from photosearch.imagebytes import IMAGE_SUFFIXES
+from photosearch.sources.base import ListContext, Source, SourcePhoto
+from photosearch.sources.registry import register
+from photosearch.units import megabytes as _mb
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 
 def folder_photos(folder: Path | str, settings: Settings) -> list[SourcePhoto]:
@@ -113,5 +115,41 @@ def _read_file(path: Path, *, roots: list[Path], max_bytes: int) -> bytes:
     return data
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f}".removesuffix(".0") + " MB"
+@register
+class FolderSource(Source):
+    """Every photo below a folder on the server (recursively), within the allowed roots."""
+
+    kind = "folder"
+    json_field = "folder"
+    json_hint = "a path on the server"
+    cli_option = "--folder"
+    cli_metavar = "DIR"
+    cli_help = "a folder of photos (searched recursively)"
+    rank = 20
+
+    def from_json(self, value: object, body: dict, settings: Settings) -> dict:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("'folder' must be a path on the server")
+        folder = Path(value).expanduser()
+        folder_photos(folder, settings)  # refuse bad folders now, not in the job
+        return {"folder": str(folder)}
+
+    def from_cli(self, value: str, options: dict, settings: Settings) -> dict:
+        # On the command line the person names the folder themselves, so it becomes a root of its own;
+        # the spec keeps it so that a resumed job may read it again.
+        folder = Path(value).expanduser().resolve()
+        spec = {"folder": str(folder), "root": str(folder)}
+        folder_photos(folder, _with_root(settings, spec))
+        return spec
+
+    def photos(self, spec: dict, context: ListContext) -> list[SourcePhoto]:
+        return folder_photos(Path(spec["folder"]), _with_root(context.settings, spec))
+
+    def title(self, spec: dict) -> str:
+        return f"folder {spec['folder']}"
+
+
+def _with_root(settings: Settings, spec: dict) -> Settings:
+    if not spec.get("root"):
+        return settings
+    return replace(settings, folder_roots=[*settings.folder_roots, Path(spec["root"])])

@@ -49,11 +49,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from photosearch.config import Settings
 from photosearch.errors import FetchError, ImageError, InvalidInput, PhotosearchError
-from photosearch.sources.base import SourcePhoto
+from photosearch.sources.base import ListContext, SavedFile, Source, SourcePhoto
+from photosearch.sources.registry import register
+from photosearch.units import megabytes as _megabytes
 
 # The default of Settings.max_image_bytes; the ingest service passes its own setting.
-MAX_MEMBER_BYTES = 50 * 1024 * 1024
+MAX_MEMBER_BYTES = 50_000_000
 # A posts_N.json this large would be ~200,000 posts: anything bigger is not an export we should parse.
 MAX_POSTS_JSON_BYTES = 64 * 1024 * 1024
 VIDEO_SKIP_REASON = "video posts are skipped"
@@ -189,10 +192,6 @@ class _ExportZip:
         if len(data) > self.max_bytes:
             raise ImageError(f"{name} is over the {_megabytes(self.max_bytes)} limit")
         return data
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MB"
 
 
 def _posts_files(names: list[str]) -> list[tuple[str, str]]:
@@ -502,3 +501,66 @@ def fetch_profile(
     ) as err:
         raise FetchError(_explain(err, name, instaloader, requests)) from err
     return photos
+
+
+# --- The two Instagram sources, as the registry knows them ----------------------------------------------
+
+
+@register
+class InstagramExportSource(Source):
+    """Your own posts, from the ZIP of an Instagram data export (JSON format)."""
+
+    kind = "instagram"
+    cli_option = "--instagram-export"
+    cli_metavar = "ZIP"
+    cli_help = "the ZIP of an Instagram data export (JSON format)"
+    rank = 30
+
+    def from_cli(self, value: str, options: dict, settings: Settings) -> dict:
+        path = Path(value).expanduser().resolve()
+        return {"path": str(path), "name": path.name}
+
+    def from_files(self, files: list[SavedFile], folder: Path, settings: Settings) -> dict:
+        zips = [f for f in files if f.path.suffix == ".zip"]
+        if not zips:
+            raise InvalidInput("an Instagram export is a .zip file")
+        read_export(zips[0].path)  # a ZIP that is not an export gets its message now
+        return {"path": str(zips[0].path), "name": zips[0].name, "cleanup": str(folder)}
+
+    def photos(self, spec: dict, context: ListContext) -> list[SourcePhoto]:
+        return read_export(Path(spec["path"]), max_bytes=context.settings.max_image_bytes)
+
+    def title(self, spec: dict) -> str:
+        return f"Instagram export {spec.get('name') or Path(spec['path']).name}"
+
+
+@register
+class InstagramProfileSource(Source):
+    """A public profile's latest posts, online (needs the instagram extra)."""
+
+    kind = "instagram_profile"
+    json_field = "instagram_profile"
+    json_hint = "a public Instagram user name"
+    cli_option = "--instagram-profile"
+    cli_metavar = "USER"
+    cli_help = "a public Instagram profile (needs the instagram extra); --limit posts"
+    rank = 40
+
+    def from_json(self, value: object, body: dict, settings: Settings) -> dict:
+        limit = body.get("limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000):
+            raise InvalidInput("'limit' must be a whole number of posts between 1 and 10000")
+        return {"username": normalize_username(value), "limit": limit}
+
+    def from_cli(self, value: str, options: dict, settings: Settings) -> dict:
+        limit = options.get("limit")
+        if limit is not None and limit < 1:
+            raise InvalidInput("--limit must be 1 or more")
+        return {"username": normalize_username(value), "limit": limit}
+
+    def photos(self, spec: dict, context: ListContext) -> list[SourcePhoto]:
+        return fetch_profile(spec["username"], spec.get("limit"), fetch=context.fetch)
+
+    def title(self, spec: dict) -> str:
+        limit = spec.get("limit")
+        return f"Instagram @{spec['username']}" + (f" (latest {limit} posts)" if limit else "")

@@ -20,10 +20,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from photosearch.config import Settings
 from photosearch.errors import InvalidInput
-from photosearch.sources.base import SourcePhoto
+from photosearch.sources.base import ListContext, Source, SourcePhoto
+from photosearch.sources.registry import register
 
 MAX_URL_CHARS = 8192
 _SHOWN = 200  # rejected entries are quoted at most this long
@@ -133,3 +136,53 @@ def _dedupe_key(url: str) -> str:
 
 def _show(entry: str) -> str:
     return entry if len(entry) <= _SHOWN else entry[: _SHOWN - 1] + "…"
+
+
+def _refused(entry: str, why: str) -> SourcePhoto:
+    """An entry refused when the list was read: reported as a failure of the job, like a photo that failed."""
+
+    def read() -> bytes:
+        raise InvalidInput(why)
+
+    return SourcePhoto(source=str(entry)[:2000], kind="url", read=read)
+
+
+@register
+class UrlListSource(Source):
+    """Photos at http(s) URLs: a JSON list, an {id: url} object or one URL per line."""
+
+    kind = "urls"
+    json_field = "urls"
+    json_hint = "a list of URLs"
+    cli_option = "--urls"
+    cli_metavar = "FILE"
+    cli_help = "a JSON list of URLs, an object {id: url}, or text with one URL per line"
+    rank = 10
+
+    def from_json(self, value: object, body: dict, settings: Settings) -> dict:
+        if isinstance(value, str):
+            data = value
+        elif isinstance(value, list | dict):
+            data = json.dumps(value)
+        else:
+            raise InvalidInput("'urls' must be a list of URLs (or text with one URL per line)")
+        urls, rejected = parse_url_list(data, settings.max_url_list_entries)
+        if not urls:
+            reasons = "; ".join(f"{entry}: {why}" for entry, why in rejected[:5])
+            raise InvalidInput(f"no usable URLs{(': ' + reasons) if reasons else ''}")
+        return {"urls": urls, "rejected": rejected}
+
+    def from_cli(self, value: str, options: dict, settings: Settings) -> dict:
+        path = Path(value)
+        if not path.is_file():
+            raise InvalidInput(f"no such file: {path}")
+        urls, rejected = parse_url_list(path.read_bytes(), settings.max_url_list_entries)
+        return {"urls": urls, "rejected": rejected}
+
+    def photos(self, spec: dict, context: ListContext) -> list[SourcePhoto]:
+        refused = [_refused(entry, why) for entry, why in spec.get("rejected", [])]
+        return url_photos(spec["urls"], context.fetch) + refused
+
+    def title(self, spec: dict) -> str:
+        count = len(spec.get("urls", []))
+        return f"{count:,} URL{'' if count == 1 else 's'}"

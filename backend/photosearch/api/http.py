@@ -1,0 +1,47 @@
+"""What every view needs from the request: the services object, the JSON body, typed query arguments.
+
+The one way views reach the services (`services()`), so tests and views agree on where they live.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import current_app, request
+
+from photosearch.errors import InvalidInput
+from photosearch.services import Services
+
+EXTENSION = "photosearch"  # app.extensions key holding the Services object
+
+
+def services() -> Services:
+    return current_app.extensions[EXTENSION]
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("send a JSON object in the request body")
+    return body
+
+
+def int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be a whole number") from None
+
+
+def date_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be a date like 2024-05-31") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

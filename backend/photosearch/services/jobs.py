@@ -1,0 +1,365 @@
+"""Ingest jobs: rows in the database, a queue, workers, status and cancellation.
+
+A job is a row (`Job`) holding its source kind and spec (see sources/registry.py) and one `JobItem` per
+photo, whose outcome is committed with its batch. The life of a job:
+
+    queued ──worker──> running ──> done | failed          (cancel: queued/running ──> cancelled)
+
+A job interrupted by a crash or kill stays "queued"/"running" and is picked up again on the next start
+(`resume_unfinished`): finished items are skipped, so every photo ends up stored exactly once.
+
+Where jobs run is a `JobQueue`: `InProcessQueue` runs them on a small pool of worker threads in this
+process (jobs of one profile one after another, different profiles side by side); another queue (e.g.
+Redis with separate worker processes) only has to implement `put` / `wait_idle` / `close` and call
+`Jobs.run_job(job_id)` where the work happens. The CLI runs a job in the foreground with `run_job`.
+
+Cancelling writes "cancelled" to the job's row, so it works from any process (`photosearch jobs cancel`
+against a running server); the runner looks at the row between batches and stops there.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+
+from photosearch.config import Settings
+from photosearch.errors import Conflict, NotFound, PhotosearchError
+from photosearch.services.ingest import Ingestor
+from photosearch.services.library import profile_by_name
+from photosearch.sources.base import ListContext, SourcePhoto
+from photosearch.sources.fetch import Fetcher
+from photosearch.sources.registry import source
+from photosearch.storage.db import Database
+from photosearch.storage.models import Job, JobItem
+
+log = logging.getLogger(__name__)
+
+UNFINISHED = ("queued", "running")
+FINISHED = ("done", "failed", "cancelled")
+MAX_FAILURES_SHOWN = 200
+
+
+@dataclass
+class JobFailure:
+    source: str
+    error: str | None
+
+
+@dataclass
+class JobStatus:
+    id: int
+    profile: str
+    kind: str
+    title: str  # "12 URLs", "folder /home/me/Pictures", ...: what a person recognises
+    status: str  # queued | running | done | failed | cancelled
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    error: str | None
+    failures: list[JobFailure] = field(default_factory=list)
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def processed(self) -> int:
+        return self.done + self.failed + self.skipped
+
+
+Progress = Callable[[JobStatus], None]
+
+
+class JobQueue(Protocol):
+    """Where submitted jobs wait and who runs them. `group` names jobs that must not run at the same time
+    (those of one profile)."""
+
+    def put(self, job_id: int, group: str) -> None: ...
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every submitted job has run; False when `timeout` passed first."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Jobs:
+    def __init__(self, settings: Settings, db: Database, ingestor: Ingestor, queue: JobQueue | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.ingestor = ingestor
+        self.queue = queue or InProcessQueue(self.run_job, workers=settings.job_workers)
+        self._fetcher: Fetcher | None = None
+        self._fetcher_lock = threading.Lock()
+
+    def fetch(self, url: str) -> bytes:
+        """The shared, SSRF-safe fetcher (created on first use; it pools connections per host)."""
+        with self._fetcher_lock:
+            if self._fetcher is None:
+                self._fetcher = Fetcher(self.settings)
+        return self._fetcher.fetch(url)
+
+    # -- creating and queueing -----------------------------------------------------------------------
+    def create_job(self, profile_name: str, kind: str, spec: dict) -> int:
+        source(kind)  # an unknown kind is refused before anything is stored
+        with self.db.session() as session:
+            job = Job(profile_id=profile_by_name(session, profile_name).id, kind=kind, spec=spec, status="queued")
+            session.add(job)
+            session.flush()
+            return job.id
+
+    def submit(self, job_id: int) -> None:
+        """Queue the job for the workers."""
+        with self.db.session() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id}")
+            group = f"profile:{job.profile_id}"
+        self.queue.put(job_id, group)
+
+    def start(self, profile_name: str, kind: str, spec: dict) -> JobStatus:
+        """Create a job and queue it; -> its status (queued)."""
+        job_id = self.create_job(profile_name, kind, spec)
+        self.submit(job_id)
+        return self.job_status(job_id)
+
+    def resume_unfinished(self) -> list[int]:
+        with self.db.session() as session:
+            ids = list(session.scalars(select(Job.id).where(Job.status.in_(UNFINISHED)).order_by(Job.id)))
+        for job_id in ids:
+            self.submit(job_id)
+        return ids
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until queued jobs are done (tests, CLI)."""
+        return self.queue.wait_idle(timeout)
+
+    def cancel(self, job_id: int) -> JobStatus:
+        """Stop a queued or running job (a running one stops after its current batch). Photos already
+        stored stay. Cancelling a cancelled job is fine; a finished one is a Conflict."""
+        with self.db.session() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id}")
+            if job.status in ("done", "failed"):
+                raise Conflict(f"job {job_id} has already finished ({job.status})")
+            if job.status != "cancelled":
+                job.status, job.error, job.finished_at = "cancelled", "cancelled", datetime.now(UTC)
+        return self.job_status(job_id)
+
+    # -- status --------------------------------------------------------------------------------------
+    def job_status(self, job_id: int) -> JobStatus:
+        with self.db.session() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id}")
+            counts = dict(
+                session.execute(
+                    select(JobItem.status, func.count()).where(JobItem.job_id == job_id).group_by(JobItem.status)
+                ).all()
+            )
+            failures = [
+                JobFailure(source, error)
+                for source, error in session.execute(
+                    select(JobItem.source, JobItem.error)
+                    .where(JobItem.job_id == job_id, JobItem.status.in_(("failed", "skipped")))
+                    .order_by(JobItem.position)
+                    .limit(MAX_FAILURES_SHOWN)
+                )
+            ]
+            return JobStatus(
+                id=job.id,
+                profile=job.profile.name,
+                kind=job.kind,
+                title=_title(job.kind, job.spec),
+                status=job.status,
+                total=sum(counts.values()),
+                done=counts.get("done", 0),
+                failed=counts.get("failed", 0),
+                skipped=counts.get("skipped", 0),
+                error=job.error,
+                failures=failures,
+                created_at=job.created_at,
+                finished_at=job.finished_at,
+            )
+
+    def job_ids(self, profile_id: int | None = None, limit: int = 50) -> list[int]:
+        """The newest jobs (of one profile, or all), newest first."""
+        stmt = select(Job.id).order_by(Job.id.desc()).limit(limit)
+        if profile_id is not None:
+            stmt = stmt.where(Job.profile_id == profile_id)
+        with self.db.session() as session:
+            return list(session.scalars(stmt))
+
+    # -- running -------------------------------------------------------------------------------------
+    def run_job(self, job_id: int, progress: Progress | None = None) -> JobStatus:
+        """Run (or resume) the job here and now; -> its final status. Never leaves it "running": an
+        unexpected error fails the job (and is logged)."""
+        try:
+            return self._run(job_id, progress)
+        except Exception:  # noqa: BLE001 - a bug in one job must not kill the worker or hide the job
+            log.exception("job %s crashed", job_id)
+            self._finish(job_id, "failed", "internal error while ingesting; see the server log")
+            return self.job_status(job_id)
+
+    def _run(self, job_id: int, progress: Progress | None) -> JobStatus:
+        claimed, kind, spec, profile_id = self._claim(job_id)
+        if not claimed:  # finished or cancelled meanwhile
+            _remove_uploads(spec)
+            return self.job_status(job_id)
+        try:
+            photos = source(kind).photos(spec, ListContext(self.settings, self.fetch))
+        except PhotosearchError as exc:
+            self._finish(job_id, "failed", exc.message)
+            return self.job_status(job_id)
+        pending = self._ensure_items(job_id, photos)
+        self.ingestor.repair_index(profile_id)  # a previous run may have stopped between database and index
+        size = self.settings.batch_size
+        for start in range(0, len(pending), size):
+            if self._cancelled(job_id):
+                break
+            self.ingestor.ingest_batch(profile_id, pending[start : start + size])
+            if progress:
+                progress(self.job_status(job_id))
+        _remove_uploads(spec)
+        self._finish(job_id, "done", None)
+        status = self.job_status(job_id)
+        if progress:
+            progress(status)
+        return status
+
+    def _claim(self, job_id: int) -> tuple[bool, str, dict, int]:
+        """Mark an unfinished job running; -> (claimed?, kind, spec, profile id)."""
+        with self.db.session() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id}")
+            claimed = job.status in UNFINISHED
+            if claimed:
+                job.status = "running"
+            return claimed, job.kind, dict(job.spec), job.profile_id
+
+    def _cancelled(self, job_id: int) -> bool:
+        with self.db.session() as session:
+            return session.scalar(select(Job.status).where(Job.id == job_id)) == "cancelled"
+
+    def _ensure_items(self, job_id: int, photos: list[SourcePhoto]) -> list[tuple[int, SourcePhoto]]:
+        """Create the job's items on first run; -> [(item id, photo)] of those still pending."""
+        with self.db.session() as session:
+            existing = session.scalar(select(func.count()).where(JobItem.job_id == job_id))
+            if not existing:
+                session.add_all(
+                    JobItem(job_id=job_id, position=i, source=p.source[:2000]) for i, p in enumerate(photos)
+                )
+                session.flush()
+            rows = session.execute(
+                select(JobItem.position, JobItem.id)
+                .where(JobItem.job_id == job_id, JobItem.status == "pending")
+                .order_by(JobItem.position)
+            ).all()
+        return [(item_id, photos[pos]) for pos, item_id in rows if pos < len(photos)]
+
+    def _finish(self, job_id: int, status: str, error: str | None) -> None:
+        """Record the end of a run, unless the job was cancelled meanwhile (cancelled stays cancelled)."""
+        with self.db.session() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.in_(UNFINISHED))
+                .values(status=status, error=error, finished_at=datetime.now(UTC))
+            )
+
+
+def _remove_uploads(spec: dict) -> None:
+    """Uploaded files are read once: when the job ends (or is cancelled), their folder goes."""
+    if spec.get("cleanup"):
+        shutil.rmtree(spec["cleanup"], ignore_errors=True)
+
+
+def _title(kind: str, spec: dict) -> str:
+    try:
+        return source(kind).title(spec)
+    except (PhotosearchError, KeyError, TypeError):  # a job of a kind this version no longer knows
+        return kind
+
+
+class InProcessQueue:
+    """Runs jobs on up to `workers` threads of this process. Jobs of one group (profile) run one after
+    another, in the order they came; different groups side by side. Threads start when jobs arrive and
+    end after `idle_exit` seconds without work."""
+
+    def __init__(self, run: Callable[[int], object], workers: int = 2, idle_exit: float = 5.0) -> None:
+        self._run = run
+        self._max_workers = max(1, workers)
+        self._idle_exit = idle_exit
+        self._pending: deque[tuple[int, str]] = deque()
+        self._active: set[str] = set()
+        self._workers = 0
+        self._closed = False
+        self._cond = threading.Condition()
+
+    def put(self, job_id: int, group: str) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the job queue is closed")
+            self._pending.append((job_id, group))
+            # All under the lock: a worker deciding to end can't miss this job (it checks _pending here too).
+            if self._workers < self._max_workers and self._workers < len(self._pending) + len(self._active):
+                self._workers += 1
+                threading.Thread(target=self._work, name="photosearch-job", daemon=True).start()
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._active:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._pending.clear()
+            self._cond.notify_all()
+
+    def _next(self) -> tuple[int, str] | None:
+        for entry in self._pending:
+            if entry[1] not in self._active:
+                self._pending.remove(entry)
+                return entry
+        return None
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                entry = self._next()
+                while entry is None:
+                    if self._closed or (not self._cond.wait(self._idle_exit) and not self._pending):
+                        self._workers -= 1
+                        return
+                    entry = self._next()
+                job_id, group = entry
+                self._active.add(group)
+            try:
+                self._run(job_id)
+            except Exception:  # noqa: BLE001 - the runner reports its own failures; the worker lives on
+                log.exception("job %s crashed", job_id)
+            finally:
+                with self._cond:
+                    self._active.discard(group)
+                    self._cond.notify_all()
+
