@@ -3,7 +3,9 @@
     photosearch serve                                   the web app on http://127.0.0.1:5000
     photosearch profile create NAME | list | delete NAME
     photosearch ingest NAME --urls FILE | --folder DIR | --instagram-export ZIP | --instagram-profile USER
-    photosearch search NAME "a dog on the beach" [--json]     |  --queries FILE --json (one JSON line each)
+    photosearch search NAME "a dog on the beach" [--json] [--sort newest] [--after 2024-01-01 --before ...]
+    photosearch photos NAME [--sort newest|oldest] [--limit N] [--json]   the collection by date
+    photosearch delete ID [ID ...] | restore ID [ID ...] | purge       remove photos (purge: deleted ones now)
     photosearch reindex | check [--repair]
     photosearch caption --imglist url_list.json --dict_path captions.json   (the seed's caption script)
     photosearch train-captioner | eval-captioner | train-retrieval | eval-search --data ../shared/flickr8k
@@ -17,7 +19,7 @@ import argparse
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from tqdm import tqdm
@@ -140,14 +142,15 @@ def cmd_search(args: argparse.Namespace) -> None:
         for q in lines:
             try:
                 page = services.searcher.search(args.name, q, limit=args.limit, after=args.after,
-                                                before=args.before)
+                                                before=args.before, sort=args.sort)
                 print(json.dumps({"query": q, "results": [_result_json(r) for r in page["results"]]}))
             except PhotosearchError as exc:
                 print(json.dumps({"query": q, "error": exc.message}))
         return
     if not args.query:
         raise InvalidInput("give a query, or --queries FILE")
-    page = services.searcher.search(args.name, args.query, limit=args.limit, after=args.after, before=args.before)
+    page = services.searcher.search(args.name, args.query, limit=args.limit, after=args.after, before=args.before,
+                                    sort=args.sort)
     if args.json:
         print(json.dumps({"query": page["query"], "total": page["total"],
                           "results": [_result_json(r) for r in page["results"]]}, indent=1))
@@ -165,6 +168,41 @@ def _result_json(r: dict) -> dict:
     p = r["photo"]
     return {"photo_id": p["id"], "source": p["source"], "score": r["score"], "scores": r["scores"],
             "caption": p["caption"], "labels": p["labels"], "matched": r["matched"], "matched_in": r["matched_in"]}
+
+
+# -- browse and delete ----------------------------------------------------------------------------
+def cmd_photos(args: argparse.Namespace) -> None:
+    services = _services(args)
+    page = services.timeline.photos(args.name, sort=args.sort, limit=args.limit, cursor=args.cursor,
+                                    after=args.after, before=args.before)
+    if args.json:
+        print(json.dumps(page, indent=1))
+        return
+    for p in page["photos"]:
+        when = (p["taken_at"] or "")[:16].replace("T", " ")
+        print(f"#{p['id']}\t{when} ({p['date_source']})\t{p['caption'] or '-'}\t{p['source']}")
+    print(f"{len(page['photos'])} of {page['total']} photos"
+          + (f"; more with --cursor {page['next_cursor']}" if page["next_cursor"] else ""))
+
+
+def cmd_delete(args: argparse.Namespace) -> None:
+    """The command line has no Undo button: photos are deleted and purged at once."""
+    services = _services(args)
+    services.deletion.delete(list(dict.fromkeys(args.ids)), profile=args.profile)
+    services.deletion.purge()
+    services.deletion.close()
+    print(f"deleted {len(set(args.ids))} photo(s)")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    services = _services(args)
+    services.deletion.restore(list(dict.fromkeys(args.ids)), profile=args.profile)
+    print(f"restored {len(set(args.ids))} photo(s)")
+
+
+def cmd_purge(args: argparse.Namespace) -> None:
+    result = _services(args).deletion.purge()
+    print(f"purged {result['purged']} deleted photo(s)")
 
 
 # -- maintenance ----------------------------------------------------------------------------------
@@ -225,12 +263,17 @@ def cmd_eval_search(args: argparse.Namespace) -> None:
                                tune=args.tune, out=Path(args.out) if args.out else None))
 
 
-def _date(value: str) -> datetime:
+def _date(value: str, end: bool = False) -> datetime:
+    from photosearch.services.timeline import parse_date
+
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parse_date(value, end=end)
+    except InvalidInput:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-05-31") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _end_date(value: str) -> datetime:  # a bare date means the end of that day
+    return _date(value, end=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,8 +318,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable results")
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--after", type=_date, default=None, help="only photos taken on/after this date (YYYY-MM-DD)")
-    p.add_argument("--before", type=_date, default=None, help="only photos taken on/before this date")
+    p.add_argument("--before", type=_end_date, default=None, help="only photos taken on/before this date")
+    p.add_argument("--sort", choices=["best", "newest", "oldest"], default="best",
+                   help="best match first (default), or by date")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("photos", parents=[common], help="list a profile's photos by date (newest first)")
+    p.add_argument("name")
+    p.add_argument("--sort", choices=["newest", "oldest"], default="newest")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--cursor", default=None, help="continue where the previous page ended")
+    p.add_argument("--after", type=_date, default=None, help="only photos taken on/after this date (YYYY-MM-DD)")
+    p.add_argument("--before", type=_end_date, default=None, help="only photos taken on/before this date")
+    p.add_argument("--json", action="store_true", help="machine-readable page")
+    p.set_defaults(func=cmd_photos)
+
+    p = sub.add_parser("delete", parents=[common], help="delete photos by id (for good: there is no undo here)")
+    p.add_argument("ids", nargs="+", type=int, metavar="ID")
+    p.add_argument("--profile", default=None, help="refuse ids that are not in this profile")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("restore", parents=[common], help="bring back photos deleted in the web app (until purged)")
+    p.add_argument("ids", nargs="+", type=int, metavar="ID")
+    p.add_argument("--profile", default=None)
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("purge", parents=[common], help="remove deleted photos for good now (database, index, files)")
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("reindex", parents=[common], help="rebuild the full-text index from the database")
     p.set_defaults(func=cmd_reindex)

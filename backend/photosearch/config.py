@@ -47,6 +47,8 @@ class Settings:
     fetch_allow: list[str] = field(default_factory=list)
     # Folder ingestion is allowed only below these roots (default: the user's home).
     folder_roots: list[Path] = field(default_factory=lambda: [Path.home()])
+    # Deleted photos can be restored ("Undo") this long before they are purged for good.
+    undo_seconds: float = 30.0
     # Describe this many photos per encoder batch.
     batch_size: int = 16
     # Ingest jobs running side by side (jobs of one profile always run one after another).

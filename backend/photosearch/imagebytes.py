@@ -11,7 +11,9 @@ from __future__ import annotations
 import struct
 
 # File endings taken as photos when listing a folder or saving an upload (the bytes decide in the end).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+)
 
 
 def sniff_image_type(data: bytes) -> str | None:

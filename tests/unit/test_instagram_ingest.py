@@ -37,7 +37,7 @@ def test_export_photos_are_stored_with_their_posts(ingested):
     assert (status.done, status.skipped, status.failed) == (5, 1, 0)
     assert [(f.source, f.error) for f in status.failures] == [("instagram:media/posts/202401/17904.mp4",
                                                                 "video posts are skipped")]
-    photos = {p["source"]: p for p in services.library.photos("insta")["photos"]}
+    photos = {p["source"]: p for p in services.timeline.photos("insta", limit=200)["photos"]}
     first = services.library.photo(photos["instagram:media/posts/202401/17901.jpg"]["id"])
     assert first["poster_caption"] == "Café ☕ au lever du soleil 😍 #Paris #café"
     assert first["hashtags"] == ["paris", "café"]

@@ -41,7 +41,7 @@ def described(tmp_path_factory) -> tuple[Services, dict[str, int]]:
     files = [{"path": str(demo_folder() / name), "name": name} for name in PHOTOS]
     job = services.jobs.create_job("album", "upload", {"files": files})
     assert services.jobs.run_job(job).done == len(PHOTOS)
-    ids = {p["source"].removeprefix("upload:"): p["id"] for p in services.library.photos("album")["photos"]}
+    ids = {p["source"].removeprefix("upload:"): p["id"] for p in services.timeline.photos("album", limit=200)["photos"]}
     return services, ids
 
 

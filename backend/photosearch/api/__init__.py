@@ -16,7 +16,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from photosearch.api import jobs, photos, profiles, search
+from photosearch.api import browse, jobs, photos, profiles, search
 from photosearch.api.http import EXTENSION
 from photosearch.api.serialize import jsonable
 from photosearch.config import Settings
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.extensions[EXTENSION] = services
     CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}})
 
-    for blueprint in (profiles.bp, jobs.bp, search.bp, photos.bp):
+    for blueprint in (profiles.bp, jobs.bp, search.bp, photos.bp, browse.bp):
         app.register_blueprint(blueprint, url_prefix="/api")
 
     @app.get("/api/health")

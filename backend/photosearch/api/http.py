@@ -5,7 +5,7 @@ The one way views reach the services (`services()`), so tests and views agree on
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app, request
 
@@ -36,12 +36,12 @@ def int_arg(name: str, default: int) -> int:
         raise InvalidInput(f"'{name}' must be a whole number") from None
 
 
-def date_arg(name: str) -> datetime | None:
+def date_arg(name: str, end: bool = False) -> datetime | None:
+    """An ISO date or date-time (UTC when no zone); a bare date as the `end` of a range means the end of that
+    day, so before=2024-05-31 keeps the photos of the 31st."""
     raw = request.args.get(name)
     if not raw:
         return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be a date like 2024-05-31") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    from photosearch.services.timeline import parse_date
+
+    return parse_date(raw, name, end)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, request
 
-from photosearch.api.http import int_arg, json_body, services
+from photosearch.api.http import json_body, services
 from photosearch.api.serialize import jsonable
 from photosearch.errors import InvalidInput
 from photosearch.imagebytes import IMAGE_SUFFIXES
@@ -29,7 +29,13 @@ def list_profiles():
 
 @bp.post("/profiles")
 def create_profile():
-    return services().library.create_profile(json_body().get("name")), 201
+    body = json_body()
+    return services().library.create_profile(body.get("name"), body.get("display_name")), 201
+
+
+@bp.patch("/profiles/<name>")
+def rename_profile(name: str):
+    return services().library.rename_profile(name, json_body().get("display_name"))
 
 
 @bp.get("/profiles/<name>")
@@ -41,11 +47,6 @@ def get_profile(name: str):
 def delete_profile(name: str):
     services().library.delete_profile(name)
     return "", 204
-
-
-@bp.get("/profiles/<name>/photos")
-def profile_photos(name: str):
-    return services().library.photos(name, limit=int_arg("limit", 60), offset=int_arg("offset", 0))
 
 
 def _start(name: str, kind: str, spec: dict):

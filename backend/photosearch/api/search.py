@@ -17,5 +17,5 @@ def search():
         raise InvalidInput("say which profile to search: ?profile=NAME")
     return services().searcher.search(
         profile, request.args.get("q", ""), limit=int_arg("limit", 20), offset=int_arg("offset", 0),
-        after=date_arg("after"), before=date_arg("before"),
+        after=date_arg("after"), before=date_arg("before", end=True), sort=request.args.get("sort") or "best",
     )

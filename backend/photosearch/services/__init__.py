@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 from photosearch import __version__
 from photosearch.config import Settings
+from photosearch.services.deletion import Deletion
 from photosearch.services.describe import Describer
 from photosearch.services.ingest import Ingestor
 from photosearch.services.jobs import Jobs
 from photosearch.services.library import Library
 from photosearch.services.search import Searcher
+from photosearch.services.timeline import Timeline
 from photosearch.storage.db import Database
 from photosearch.storage.index import PhotoIndex
 
@@ -53,6 +55,8 @@ class Services:
     ingestor: Ingestor
     jobs: Jobs
     searcher: Searcher
+    timeline: Timeline
+    deletion: Deletion
 
     @classmethod
     def create(cls, settings: Settings, describer: Callable[[], Describer] | None = None) -> Services:
@@ -63,7 +67,9 @@ class Services:
         ingestor = Ingestor(settings, db, index, models.get)
         jobs = Jobs(settings, db, ingestor)
         searcher = Searcher(settings, db, index, models.get)
-        return cls(settings, db, index, Library(settings, db, index), ingestor, jobs, searcher)
+        library = Library(settings, db, index)
+        return cls(settings, db, index, library, ingestor, jobs, searcher, Timeline(db, library),
+                   Deletion(settings, db, index))
 
     def health(self) -> Health:
         # Imported here: the captioner module pulls in torch, which a health check should not wait for

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from photosearch.storage.index import IndexDoc, PhotoIndex
 from photosearch.storage.models import Description, JobItem, Photo
 from photosearch.units import megabytes
 from photosearch.vision.imageio import decode_image, make_thumbnail, normalised_jpeg
+from photosearch.vision.photo_metadata import PhotoMetadata, read_photo_metadata
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class _Ready:
     photo: SourcePhoto
     content_hash: str
     image: Image.Image
+    metadata: PhotoMetadata  # EXIF date, camera, GPS presence
+    byte_size: int
 
 
 def index_doc(photo: Photo, description: Description | None) -> IndexDoc:
@@ -82,7 +85,7 @@ def index_doc(photo: Photo, description: Description | None) -> IndexDoc:
         labels=[lab["label"] for lab in (description.labels or [])] if description else [],
         poster=photo.poster_caption or "",
         hashtags=list(photo.hashtags or []),
-        taken_at=photo.taken_at,
+        taken_at=photo.taken_at or photo.created_at,  # the date filter sees the date the person sees
     )
 
 
@@ -108,6 +111,7 @@ class Ingestor:
             except _Failed as failed:
                 outcomes[item_id] = failed.outcome
         stored = self._stored_photos(profile_id, {r.content_hash for r in read})
+        self._bring_back(stored.values())
         ready: list[_Ready] = []
         decoded: dict[str, Image.Image] = {}  # the same bytes twice in one batch are decoded once
         for r in read:
@@ -120,7 +124,8 @@ class Ingestor:
                 outcomes[r.item_id] = failed.outcome
                 continue
             decoded[r.content_hash] = image
-            ready.append(_Ready(r.item_id, r.photo, r.content_hash, image))
+            metadata = read_photo_metadata(r.data)  # after decoding: the bytes are a readable image
+            ready.append(_Ready(r.item_id, r.photo, r.content_hash, image, metadata, len(r.data)))
         docs = self._store_batch(profile_id, ready, outcomes)
         self.index.add(docs)  # after the commit: the database is the source of truth
         return outcomes
@@ -137,6 +142,13 @@ class Ingestor:
 
     def _decode(self, r: _Read) -> Image.Image:
         return _guarded(r.photo, lambda: decode_image(r.data, self.settings.max_image_pixels, max_side=DECODE_MAX_SIDE))
+
+    def _bring_back(self, photo_ids) -> None:  # noqa: ANN001 - ids
+        """Adding a photo again that is deleted but not yet purged undoes its deletion."""
+        if photo_ids:
+            with self.db.session() as session:
+                session.execute(update(Photo).where(Photo.id.in_(list(photo_ids)), Photo.deleted_at.is_not(None))
+                                .values(deleted_at=None))
 
     def _stored_photos(self, profile_id: int, hashes: set[str], session: Session | None = None) -> dict[str, int]:
         """{content hash: photo id} of the given hashes already stored in the profile: one query."""
@@ -188,7 +200,10 @@ class Ingestor:
             height=r.image.height,
             poster_caption=src.poster_caption,
             hashtags=list(src.hashtags),
-            taken_at=src.taken_at,
+            taken_at=r.metadata.taken_at or src.taken_at,  # the shutter, else the post's date (Instagram)
+            camera=r.metadata.camera,
+            has_gps=r.metadata.has_gps,
+            byte_size=r.byte_size,
             post_id=src.post_id,
         )
         photo.description = Description(

@@ -5,6 +5,7 @@ shaped here (`photo_summary`, `photo_detail`) so both speak the same JSON.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,8 @@ from photosearch.storage.index import PhotoIndex
 from photosearch.storage.models import Job, Photo, Profile, iso
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_DISPLAY_NAME = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def validate_name(name: object) -> str:
@@ -38,8 +41,39 @@ def profile_by_name(session: Session, name: str) -> Profile:
     return profile
 
 
+def url_safe_name(display_name: str) -> str:
+    """'Été à Paris 2024' -> 'Ete-a-Paris-2024': accents folded, anything else between words becomes '-'."""
+    folded = unicodedata.normalize("NFKD", display_name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", folded).strip("-._")[:64].rstrip("-._")
+    return slug
+
+
+def names_for(name: object, display_name: object = None) -> tuple[str, str | None]:
+    """(URL-safe name, display name or None) for a new profile. A name with spaces or accents ("Été à Paris")
+    becomes the display name and its URL-safe form the name."""
+    if display_name is not None and (not isinstance(display_name, str) or len(display_name) > MAX_DISPLAY_NAME):
+        raise InvalidInput(f"'display_name' must be text of at most {MAX_DISPLAY_NAME} characters")
+    display = " ".join(display_name.split()) if isinstance(display_name, str) else None
+    if isinstance(name, str) and _CONTROL.search(name) or isinstance(display, str) and _CONTROL.search(display):
+        raise InvalidInput("a collection name cannot contain control characters")
+    if isinstance(name, str) and name.strip() and re.search(r"[^A-Za-z0-9._-]", name.strip()):
+        if len(name) > MAX_DISPLAY_NAME:
+            raise InvalidInput(f"a collection name has at most {MAX_DISPLAY_NAME} characters")
+        display = display or " ".join(name.split())
+        name = url_safe_name(name)
+        if not name:
+            raise InvalidInput("the name needs at least one letter or digit (a-z, 0-9) for its web address")
+    elif (name is None or name == "") and display:
+        name = url_safe_name(display)
+        if not name:
+            raise InvalidInput("the name needs at least one letter or digit (a-z, 0-9) for its web address")
+    name = validate_name(name)
+    return name, (display if display and display != name else None)
+
+
 def profile_json(profile: Profile, photo_count: int) -> dict:
-    return {"name": profile.name, "photo_count": photo_count, "created_at": iso(profile.created_at)}
+    return {"name": profile.name, "display_name": profile.display_name or profile.name,
+            "photo_count": photo_count, "created_at": iso(profile.created_at)}
 
 
 def photo_summary(photo: Photo, profile_name: str) -> dict:
@@ -53,7 +87,9 @@ def photo_summary(photo: Photo, profile_name: str) -> dict:
         "caption": d.caption if d else None,
         "labels": list(d.labels or []) if d else [],
         "poster_caption": photo.poster_caption,
-        "taken_at": iso(photo.taken_at),
+        "taken_at": iso(photo.taken_at or photo.created_at),  # when it was taken, else when it was added
+        "date_source": "taken" if photo.taken_at else "added",
+        "added_at": iso(photo.created_at),
         "width": photo.width,
         "height": photo.height,
     }
@@ -69,6 +105,9 @@ def photo_detail(photo: Photo, profile_name: str) -> dict:
         "model": d.model if d else None,
         "status": photo.status,
         "error": None,
+        "camera": photo.camera,
+        "has_gps": bool(photo.has_gps),
+        "bytes": photo.byte_size or None,  # None: stored before sizes were recorded
     }
 
 
@@ -83,13 +122,13 @@ class Library:
         with self.db.session() as session:
             return profile_by_name(session, name).id
 
-    def create_profile(self, name: object) -> dict:
-        name = validate_name(name)
+    def create_profile(self, name: object, display_name: object = None) -> dict:
+        name, display = names_for(name, display_name)
         try:
             with self.db.session() as session:
                 if session.scalar(select(Profile).where(Profile.name == name)):
                     raise Conflict(f"a profile named {name!r} already exists")
-                profile = Profile(name=name)
+                profile = Profile(name=name, display_name=display)
                 session.add(profile)
                 session.flush()
                 return profile_json(profile, 0)
@@ -104,15 +143,26 @@ class Library:
 
     def profiles(self) -> list[dict]:
         with self.db.session() as session:
-            counts = dict(session.execute(select(Photo.profile_id, func.count()).group_by(Photo.profile_id)).all())
+            counts = dict(session.execute(select(Photo.profile_id, func.count()).where(Photo.deleted_at.is_(None))
+                                          .group_by(Photo.profile_id)).all())
             profiles = session.scalars(select(Profile).order_by(Profile.name))
             return [profile_json(p, counts.get(p.id, 0)) for p in profiles]
 
     def profile(self, name: str) -> dict:
         with self.db.session() as session:
             profile = profile_by_name(session, name)
-            count = session.scalar(select(func.count()).where(Photo.profile_id == profile.id))
+            count = session.scalar(select(func.count()).where(Photo.profile_id == profile.id,
+                                                              Photo.deleted_at.is_(None)))
             return profile_json(profile, count or 0)
+
+    def rename_profile(self, name: str, display_name: object) -> dict:
+        """Change what a collection is called on screen; its URL-safe name (and every link) stays."""
+        if not isinstance(display_name, str) or not display_name.strip() or len(display_name) > MAX_DISPLAY_NAME:
+            raise InvalidInput(f"'display_name' must be 1-{MAX_DISPLAY_NAME} characters")
+        with self.db.session() as session:
+            profile = profile_by_name(session, name)
+            profile.display_name = " ".join(display_name.split())
+        return self.profile(name)
 
     def delete_profile(self, name: str) -> None:
         with self.db.session() as session:
@@ -131,17 +181,7 @@ class Library:
     def photo(self, photo_id: int) -> dict:
         with self.db.session() as session:
             photo = session.get(Photo, photo_id)
-            if photo is None:
+            if photo is None or photo.deleted_at is not None:
                 raise NotFound(f"no photo {photo_id}")
             return photo_detail(photo, photo.profile.name)
 
-    def photos(self, name: str, limit: int = 60, offset: int = 0) -> dict:
-        """A profile's photos, newest first (what the app shows before anything is typed)."""
-        if not 1 <= limit <= 200 or not 0 <= offset <= 1_000_000:
-            raise InvalidInput("limit must be 1-200 and offset 0 or more")
-        with self.db.session() as session:
-            profile = profile_by_name(session, name)
-            total = session.scalar(select(func.count()).where(Photo.profile_id == profile.id)) or 0
-            newest = select(Photo).where(Photo.profile_id == profile.id).order_by(Photo.id.desc())
-            photos = session.scalars(newest.limit(limit).offset(offset))
-            return {"total": total, "photos": [photo_summary(p, name) for p in photos]}

@@ -19,7 +19,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import func, select
@@ -27,10 +27,12 @@ from sqlalchemy import func, select
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, NotFound
 from photosearch.services.library import photo_summary, profile_by_name
+from photosearch.services.timeline import date_key
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, stems
 from photosearch.storage.models import Description, Photo
 
+SORTS = ("best", "newest", "oldest")
 TEXT_CANDIDATES = 1000  # BM25 hits considered per query
 QUERY_CACHE = 10_000  # query vectors kept
 
@@ -100,16 +102,18 @@ class Searcher:
     # -- vectors -----------------------------------------------------------------------------------
     def _vectors(self, profile_id: int) -> _ProfileVectors:
         with self.db.session() as session:
+            # Changes whenever a photo is added, purged, deleted or restored.
             key = tuple(session.execute(
-                select(func.count(Photo.id), func.max(Photo.id)).where(Photo.profile_id == profile_id)
+                select(func.count(Photo.id), func.max(Photo.id), func.count(Photo.deleted_at),
+                       func.max(Photo.deleted_at)).where(Photo.profile_id == profile_id)
             ).one())
             cached = self._cache.get(profile_id)
             if cached is not None and cached.key == key:
                 return cached
             rows = session.execute(
-                select(Photo.id, Description.image_vector, Description.text_vector, Photo.taken_at)
+                select(Photo.id, Description.image_vector, Description.text_vector, date_key())
                 .join(Description, Description.photo_id == Photo.id)
-                .where(Photo.profile_id == profile_id)
+                .where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None))
                 .order_by(Photo.id)
             ).all()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -122,14 +126,18 @@ class Searcher:
 
     # -- search ------------------------------------------------------------------------------------
     def search(self, profile: str, query: object, limit: int = 20, offset: int = 0,
-               after: datetime | None = None, before: datetime | None = None) -> dict:
+               after: datetime | None = None, before: datetime | None = None, sort: str = "best") -> dict:
         query = self.check_query(query)
+        if sort not in SORTS:
+            raise InvalidInput(f"'sort' is one of {', '.join(SORTS)}")
         if not 1 <= limit <= 200:
             raise InvalidInput("limit must be between 1 and 200")
         if not 0 <= offset <= 100_000:
             raise InvalidInput("offset must be between 0 and 100000")
         profile_id = self._profile_id(profile)
         ranked = self.rank(profile_id, query, after=after, before=before)
+        if sort != "best":
+            ranked = self._by_date(profile_id, ranked, newest=sort == "newest")
         page = ranked[offset : offset + limit]
         with self.db.session() as session:
             photos = {p.id: p for p in session.scalars(select(Photo).where(Photo.id.in_([r["id"] for r in page])))}
@@ -154,9 +162,10 @@ class Searcher:
              before: datetime | None = None) -> list[dict]:
         """All matching photos of a profile, best first: [{"id", "score", "scores", "matched"}]."""
         hits = self.index.search(profile_id, query, limit=TEXT_CANDIDATES, taken_after=after, taken_before=before)
-        text_scores = {h.photo_id: h.score for h in hits}
-        matched = {h.photo_id: h.matched for h in hits}
         vectors = self._vectors(profile_id)
+        visible = set(vectors.ids.tolist())  # the index still holds deleted photos until they are purged
+        text_scores = {h.photo_id: h.score for h in hits if h.photo_id in visible}
+        matched = {h.photo_id: h.matched for h in hits if h.photo_id in visible}
         semantic, caption_sem = self._semantic(vectors, query)
 
         candidates = set(text_scores)
@@ -181,6 +190,14 @@ class Searcher:
             self._rrf(rows)
         rows.sort(key=lambda r: (-r["score"], r["id"]))
         return rows
+
+    def _by_date(self, profile_id: int, ranked: list[dict], newest: bool) -> list[dict]:
+        """The same results in date order (taken, else added; ties by id)."""
+        vectors = self._vectors(profile_id)
+        when = {int(pid): _utc(t) for pid, t in zip(vectors.ids.tolist(), vectors.taken_at, strict=True)}
+        floor = datetime.min.replace(tzinfo=UTC)
+        ordered = sorted(ranked, key=lambda r: (when.get(r["id"]) or floor, r["id"]))
+        return ordered[::-1] if newest else ordered
 
     def _semantic(self, vectors: _ProfileVectors, query: str) -> tuple[np.ndarray | None, np.ndarray | None]:
         if vectors.image is None and vectors.text is None:
@@ -255,11 +272,13 @@ def _stack(blobs: list[bytes | None]) -> np.ndarray | None:
     return np.stack([zero if b is None else np.frombuffer(b, dtype=np.float32) for b in blobs])
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _in_range(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
     if value is None:
         return False
     if value.tzinfo is None and (after and after.tzinfo or before and before.tzinfo):
-        from datetime import UTC
-
         value = value.replace(tzinfo=UTC)
     return (after is None or value >= after) and (before is None or value <= before)

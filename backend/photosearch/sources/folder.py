@@ -6,7 +6,7 @@ folder, and every file we read, must *resolve* (symlinks followed, `..` collapse
 `Settings.folder_roots`. The folder is checked once when the job is created (`Forbidden` / `NotFound`);
 each file is checked again when it is read, because the disk may change in between.
 
-What is listed: files ending in .jpg .jpeg .png .webp .gif .bmp .tif .tiff (any case), recursively,
+What is listed: files ending in .jpg .jpeg .png .webp .gif .bmp .tif .tiff .heic .heif .avif (any case), recursively,
 sorted by their path below the folder. Hidden files and folders (names starting with ".", such as
 `.thumbnails` or macOS `._IMG_0001.jpg` shadows) are skipped. Symlinked *files* are listed and must point
 inside the roots; symlinked *folders* are not descended into (no cycles, no surprises). Nothing is read

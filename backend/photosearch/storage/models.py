@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -33,7 +45,8 @@ class Profile(Base):
     __tablename__ = "profiles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # URL-safe id: letters, digits, . _ -
+    display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # "Été à Paris"; None: name
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     photos: Mapped[list[Photo]] = relationship(back_populates="profile", cascade="all, delete-orphan")
@@ -54,7 +67,14 @@ class Photo(Base):
     status: Mapped[str] = mapped_column(String(16), default="described")  # described | pending
     poster_caption: Mapped[str | None] = mapped_column(Text, nullable=True)
     hashtags: Mapped[list] = mapped_column(JSON, default=list)
-    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # EXIF/post, UTC
+    camera: Mapped[str | None] = mapped_column(String(128), nullable=True)  # EXIF make + model
+    # EXIF carries a position (the position itself is never stored or served)
+    has_gps: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    byte_size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the original, as read
+    # Soft delete: set -> hidden everywhere at once; the row, index doc and files go at purge (after the undo
+    # window), so "Undo" only has to clear it.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     post_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

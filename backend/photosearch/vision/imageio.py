@@ -53,7 +53,8 @@ _PILLOW_FORMATS: dict[str, list[str]] = {
     "bmp": ["BMP"],
     "tiff": ["TIFF"],
     "ico": ["ICO"],
-    "avif": ["AVIF"],
+    "avif": ["AVIF"],  # Pillow's own AVIF plugin (libavif)
+    "heic": ["HEIF"],  # pillow-heif's plugin (libheif), registered below
     "jpeg2000": ["JPEG2000"],
 }
 _LABEL = {
@@ -68,7 +69,20 @@ _LABEL = {
     "heic": "HEIC",
     "jpeg2000": "JPEG 2000",
 }
-_UNSUPPORTED = {"heic": "HEIC/HEIF photos are not supported yet; export them as JPEG"}
+_UNSUPPORTED: dict[str, str] = {}
+
+
+def _register_heif() -> None:
+    """iPhone photos (HEIC/HEIF) decode through pillow-heif, a maintained binding of libheif. Without it the
+    sniffed type has no plugin and `decode_image` says so."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # pragma: no cover - pinned in pyproject; a bare install still reads everything else
+        return
+    register_heif_opener()
+
+
+_register_heif()
 
 _WHITE = (255, 255, 255)
 
