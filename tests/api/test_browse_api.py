@@ -11,8 +11,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from conftest import varied_photo
 from photosearch.storage.models import Photo
+
+
+def varied_photo(images: list[Image.Image], i: int, size: tuple[int, int] = (96, 72)) -> Image.Image:
+    """Photo number `i`: a real photo, resized and tinted so that every `i` gives different bytes."""
+    base = images[i % len(images)].resize(size)
+    return Image.eval(base, lambda v, i=i: min(255, v + (i * 7) % 40))
 
 
 def exif_photo(image: Image.Image, fmt: str = "JPEG", taken: str | None = None, offset: str | None = None,

@@ -104,14 +104,11 @@ def test_names_for_keeps_plain_names_and_refuses_names_without_letters() -> None
             names_for(bad)
 
 
-def test_cli_photos_delete_restore_purge(tmp_path, capsys, sample_images) -> None:  # noqa: ANN001
-    from conftest import photo_bytes, varied_photo
+def test_cli_photos_delete_restore_purge(tmp_path, capsys, make_photos) -> None:  # noqa: ANN001
     from photosearch.cli import main
 
     folder = tmp_path / "pics"
-    folder.mkdir()
-    for i in range(3):
-        (folder / f"{i}.jpg").write_bytes(photo_bytes(varied_photo(sample_images, i)))
+    make_photos(folder, 3)
     data = ["--data-dir", str(tmp_path / "data")]
     main(["ingest", "trip", "--folder", str(folder), "--quiet", *data])
     capsys.readouterr()
