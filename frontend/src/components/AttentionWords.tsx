@@ -41,11 +41,7 @@ export function AttentionWords({
     } else if (e.key === "ArrowLeft") {
       e.preventDefault();
       step(-1);
-    } else if (e.key === "Escape" && pinned != null) {
-      e.stopPropagation();
-      e.preventDefault();
-      onPin(null);
-    }
+    } // Escape is left to the photo view: it closes at once
   };
 
   return (

@@ -2,7 +2,7 @@ import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 import type { SearchResult } from "../api";
 import { Highlight } from "./Highlight";
-import { labelMatches, ResultCard } from "./ResultCard";
+import { labelMatches, PhotoCard, type CardActions } from "./PhotoCard";
 
 describe("Highlight", () => {
   it("marks the matched segments", () => {
@@ -61,14 +61,38 @@ describe("ResultCard", () => {
     highlight: [{ text: "a cup of coffee on a saucer", match: false }],
   };
 
-  it("shows the thumbnail, caption, labels and why it matched", () => {
-    const html = renderToStaticMarkup(<ResultCard result={result} rank={1} href="?photo=7" onOpen={() => {}} />);
+  const actions = (selected = false): CardActions => ({
+    href: (id) => `?photo=${id}`,
+    onOpen: () => {},
+    onSelect: () => {},
+    isSelected: () => selected,
+    selecting: selected,
+  });
+
+  it("shows the thumbnail, caption, labels and why it matched, in plain words", () => {
+    const html = renderToStaticMarkup(<PhotoCard photo={result.photo} result={result} rank={1} actions={actions()} />);
     expect(html).toContain('data-testid="result-card"');
     expect(html).toContain('data-source="upload:coffee.jpg"');
     expect(html).toContain('src="/api/photos/7/thumbnail"');
     expect(html).toContain("a cup of coffee on a saucer");
-    expect(html).toContain('class="chip chip-match">espresso');
-    expect(html).toContain("matched: espresso (labels) · semantic 0.71");
+    expect(html).toContain('class="chip chip-match"');
+    expect(html).toContain("“espresso” in the labels · looks like your words");
+    expect(html).not.toContain("0.71"); // raw scores stay in the photo view's details
+  });
+
+  it("prefers the server's reasons", () => {
+    const withReasons = { ...result, reasons: [{ text: "espresso (in labels, 82 %)", kind: "label" }] };
+    const html = renderToStaticMarkup(<PhotoCard photo={result.photo} result={withReasons} rank={1} actions={actions()} />);
+    expect(html).toContain("espresso (in labels, 82 %)");
+    expect(html).not.toContain("looks like your words");
+  });
+
+  it("is a plain thumbnail on the timeline, and shows when it is selected", () => {
+    const html = renderToStaticMarkup(<PhotoCard photo={result.photo} actions={actions(true)} />);
+    expect(html).toContain('data-testid="timeline-card"');
+    expect(html).toContain('data-selected="true"');
+    expect(html).toContain('aria-pressed="true"');
+    expect(html).not.toContain("result-caption");
   });
 
   it("matches labels word by word", () => {

@@ -4,6 +4,27 @@ import { errorText } from "../lib/errors";
 
 export const JOB_POLL_MS = 500;
 const RECENT_FINISHED = 3;
+const DISMISSED_KEY = "photosearch.dismissedJobs";
+const DISMISSED_KEEP = 200;
+
+/** Job cards closed with × stay closed across reloads (ids kept in this browser). */
+export function dismissedJobs(): Set<number> {
+  try {
+    const raw: unknown = JSON.parse(localStorage.getItem(DISMISSED_KEY) ?? "[]");
+    return new Set(Array.isArray(raw) ? raw.filter((x): x is number => typeof x === "number") : []);
+  } catch {
+    return new Set();
+  }
+}
+
+function rememberDismissed(id: number): void {
+  try {
+    const ids = [...dismissedJobs(), id].slice(-DISMISSED_KEEP);
+    localStorage.setItem(DISMISSED_KEY, JSON.stringify(ids));
+  } catch {
+    /* private mode: the card stays closed until the page reloads */
+  }
+}
 
 /**
  * The ingest jobs of one profile: the ones already known to the server when the
@@ -26,8 +47,9 @@ export function useJobs(profile: string | null, onChange: (job: Job, finishedNow
     const ctrl = new AbortController();
     api.listJobs(profile, ctrl.signal).then(
       (list) => {
+        const dismissed = dismissedJobs();
         const active = list.filter((j) => !isJobFinished(j));
-        const recent = list.filter(isJobFinished).slice(0, RECENT_FINISHED);
+        const recent = list.filter((j) => isJobFinished(j) && !dismissed.has(j.id)).slice(0, RECENT_FINISHED);
         setJobs([...active, ...recent].sort((a, b) => b.id - a.id));
       },
       () => {
@@ -93,7 +115,20 @@ export function useJobs(profile: string | null, onChange: (job: Job, finishedNow
     if (isJobFinished(job)) onChangeRef.current(job, true);
   }, []);
 
-  const dismiss = useCallback((id: number) => setJobs((prev) => prev.filter((j) => j.id !== id)), []);
+  const dismiss = useCallback((id: number) => {
+    rememberDismissed(id);
+    setJobs((prev) => prev.filter((j) => j.id !== id));
+  }, []);
 
-  return { jobs, addJob, dismiss, pollError };
+  /** Ask the server to stop a job; photos already added stay. Throws the server's refusal. */
+  const cancel = useCallback(async (id: number) => {
+    const job = await api.cancelJob(id);
+    if (job && typeof job === "object" && "id" in job) {
+      const wasRunning = jobsRef.current.some((j) => j.id === id && !isJobFinished(j));
+      setJobs((prev) => prev.map((j) => (j.id === id ? job : j)));
+      if (wasRunning && isJobFinished(job)) onChangeRef.current(job, true);
+    }
+  }, []);
+
+  return { jobs, addJob, dismiss, cancel, pollError };
 }

@@ -1,31 +1,90 @@
 import { describe, expect, it } from "vitest";
-import { describeMatch, formatPercent, formatScore, jobFraction, parseUrlList, plural, sourceName } from "./format";
+import {
+  formatBytes,
+  formatPercent,
+  formatScore,
+  groupByMonth,
+  jobFraction,
+  jobOutcome,
+  jobTitle,
+  monthKey,
+  monthLabel,
+  parseUrlList,
+  plainReasons,
+  plural,
+  rawScores,
+  sourceName,
+} from "./format";
 
-describe("describeMatch", () => {
-  it("says which words matched where, and the semantic score", () => {
+const noScores = { text: null, semantic: null, caption_semantic: null };
+
+describe("plainReasons", () => {
+  it("says which words matched where, and that the meaning is close, without numbers", () => {
     expect(
-      describeMatch({
-        matched: ["dog", "beach"],
-        matched_in: ["caption", "labels"],
-        scores: { text: 3.2, semantic: 0.7123, caption_semantic: null },
-      }),
-    ).toBe("matched: dog, beach (caption, labels) · semantic 0.71 · text 3.20");
+      plainReasons({ matched: ["dog", "beach"], matched_in: ["caption", "labels"], scores: { text: 3.2, semantic: 0.71, caption_semantic: null } }),
+    ).toEqual([
+      { text: "“dog”, “beach” in the caption, in the labels", kind: "text" },
+      { text: "looks like your words", kind: "semantic" },
+    ]);
   });
 
-  it("falls back to the semantic score alone", () => {
-    expect(describeMatch({ matched: [], matched_in: [], scores: { text: null, semantic: 0.5, caption_semantic: 0.25 } })).toBe(
-      "semantic 0.50 · caption 0.25",
+  it("takes the server's reasons when there are any", () => {
+    const reasons = [{ text: "espresso (in labels, 90 %)", kind: "label" }];
+    expect(plainReasons({ matched: ["x"], matched_in: [], scores: noScores, reasons })).toBe(reasons);
+  });
+
+  it("mentions the poster's text, and nothing when nothing is known", () => {
+    expect(plainReasons({ matched: ["paris"], matched_in: ["poster"], scores: noScores })[0].text).toBe("“paris” in the poster's text");
+    expect(plainReasons({ matched: [], matched_in: [], scores: noScores })).toEqual([]);
+  });
+});
+
+describe("rawScores", () => {
+  it("lists the numbers for the details toggle", () => {
+    expect(rawScores({ score: 0.9, scores: { text: 2.5, semantic: 0.7123, caption_semantic: null } })).toBe(
+      "score 0.90 · meaning 0.71 · words 2.50",
     );
   });
+});
 
-  it("mentions the poster's text", () => {
-    expect(describeMatch({ matched: ["paris"], matched_in: ["poster"], scores: { text: null, semantic: null, caption_semantic: null } })).toBe(
-      "matched: paris (poster's text)",
-    );
+describe("jobs", () => {
+  const job = { status: "done" as const, total: 3, done: 0, failed: 3, skipped: 0 };
+  it("calls a job where every photo failed a failure", () => {
+    expect(jobOutcome(job)).toBe("failed");
+    expect(jobOutcome({ ...job, done: 1, failed: 2 })).toBe("partial");
+    expect(jobOutcome({ ...job, done: 3, failed: 0 })).toBe("done");
+    expect(jobOutcome({ ...job, status: "running" })).toBe("running");
+    expect(jobOutcome({ ...job, status: "cancelled" })).toBe("cancelled");
+  });
+  it("titles a card by the server's title, else by its kind", () => {
+    expect(jobTitle({ id: 4, kind: "folder", title: "Folder /home/me/Pictures into Été" })).toBe("Folder /home/me/Pictures into Été");
+    expect(jobTitle({ id: 4, kind: "instagram_profile" })).toBe("Instagram profile #4");
+  });
+});
+
+describe("dates and sizes", () => {
+  it("formats sizes", () => {
+    expect(formatBytes(512)).toBe("512 bytes");
+    expect(formatBytes(820_400)).toBe("820 KB");
+    expect(formatBytes(2_412_000)).toBe("2.4 MB");
+    expect(formatBytes(null)).toBe("");
   });
 
-  it("is empty when nothing is known", () => {
-    expect(describeMatch({ matched: [], matched_in: [], scores: { text: null, semantic: null, caption_semantic: null } })).toBe("");
+  it("groups consecutive photos by the month written in their date", () => {
+    const photos = [
+      { id: 1, taken_at: "2024-05-31T23:30:00+02:00" },
+      { id: 2, taken_at: "2024-05-02" },
+      { id: 3, taken_at: "2023-12-24T10:00:00Z" },
+      { id: 4, taken_at: null },
+    ];
+    expect(groupByMonth(photos).map((g) => [g.key, g.photos.map((p) => p.id)])).toEqual([
+      ["2024-05", [1, 2]],
+      ["2023-12", [3]],
+      ["", [4]],
+    ]);
+    expect(monthKey("2024-05-31T23:30:00+02:00")).toBe("2024-05");
+    expect(monthLabel("")).toBe("Undated");
+    expect(monthLabel("2024-05")).toMatch(/2024/);
   });
 });
 
