@@ -34,8 +34,10 @@ export interface Job {
   total: number;
   done: number;
   failed: number;
-  /** Photos already in the collection (same bytes), not added again. */
+  /** Items left out on purpose (not a photo, say). */
   skipped: number;
+  /** Of `done`, photos whose bytes were already in the collection, not added again (newer servers). */
+  already?: number;
   error: string | null;
   failures: JobFailure[];
   created_at: string;
@@ -62,8 +64,9 @@ export interface PhotoSummary {
   caption: string | null;
   labels: Label[];
   poster_caption: string | null;
-  /** EXIF capture date, else the date it was added (ISO 8601). */
+  /** EXIF capture date (or the post's date), else the date it was added (ISO 8601); `date_source` says which. */
   taken_at: string | null;
+  date_source?: "taken" | "added";
   width: number;
   height: number;
   reasons?: Reason[];

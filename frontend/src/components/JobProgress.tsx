@@ -43,6 +43,7 @@ export function JobProgress({
   const tone = outcome === "failed" ? "danger" : outcome === "partial" || outcome === "cancelled" ? "warning" : outcome === "done" ? "success" : "normal";
   const indeterminate = !finished && (job.status === "queued" || !job.total);
   const title = jobTitle(job);
+  const already = job.already ?? 0;
   return (
     <article
       className={`job job-${outcome}`}
@@ -91,12 +92,13 @@ export function JobProgress({
         <span className="count-done">
           {job.done} of {plural(job.total, "photo")} ready
         </span>
-        {job.failed > 0 && <span className="count-failed">{job.failed} failed</span>}
-        {job.skipped > 0 && (
-          <span className="count-skipped" data-testid="job-skipped">
-            {job.skipped} already in the collection
+        {already > 0 && (
+          <span className="count-already" data-testid="job-already">
+            {already} already in the collection
           </span>
         )}
+        {job.failed > 0 && <span className="count-failed">{job.failed} failed</span>}
+        {job.skipped > 0 && <span className="count-skipped">{job.skipped} skipped</span>}
       </p>
       {(job.error || cancelError) && (
         <p className="field-error" role="alert">

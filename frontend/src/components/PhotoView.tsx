@@ -264,7 +264,7 @@ function PhotoDetails({ photo, result }: { photo: PhotoDetail; result?: SearchRe
         <dl className="photo-facts" data-testid="photo-facts">
           {photo.taken_at && (
             <>
-              <dt>Date</dt>
+              <dt>{photo.date_source === "added" ? "Added" : "Taken"}</dt>
               <dd data-testid="photo-date">{formatDateTime(photo.taken_at)}</dd>
             </>
           )}
