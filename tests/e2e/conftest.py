@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "frontend" / "dist"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("PHOTOSEARCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -74,9 +76,36 @@ class Server:
         with urllib.request.urlopen(self.base_url + path, timeout=10) as r:
             return json.load(r)
 
+    def post_json(self, path: str, body: object) -> object:
+        req = urllib.request.Request(
+            self.base_url + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as r:
+            text = r.read()
+        return json.loads(text) if text else None
+
+    def wait_for_job(self, job_id: int, timeout_s: float = 300) -> dict:
+        """Poll a job until it is finished; its final JSON."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            job = self.get_json(f"/api/jobs/{job_id}")
+            assert isinstance(job, dict)
+            if job["status"] in ("done", "failed", "cancelled"):
+                return job
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {job['status']} after {timeout_s:.0f}s")
+            time.sleep(0.3)
+
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def photo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the server may ingest from (its PHOTOSEARCH_FOLDER_ROOTS)."""
+    return tmp_path_factory.mktemp("photos")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, photo_folder: Path) -> Iterator[Server]:
     external = os.environ.get("PHOTOSEARCH_E2E_URL")
     if external:  # run against a server someone else started (debugging the SPA)
         yield Server(external.rstrip("/"), Path(), Path(), None)
@@ -87,7 +116,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = root / "data"
     log = root / "server.log"
     port = _free_port()
-    env = {**os.environ, "PHOTOSEARCH_DEMO": "0", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PHOTOSEARCH_DEMO": "0", "PYTHONUNBUFFERED": "1",
+           "PHOTOSEARCH_FOLDER_ROOTS": str(photo_folder)}
     cmd = [*_photosearch_exe(), "serve", "--data-dir", str(data_dir), "--port", str(port), "--no-demo"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -144,7 +174,17 @@ def browser():
 
 @pytest.fixture
 def page(browser, server: Server):
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=server.base_url)
+    yield from _page(browser, server, {"width": 1280, "height": 860})
+
+
+@pytest.fixture
+def phone(browser, server: Server):
+    """A 390 px wide phone screen (iPhone 12-15)."""
+    yield from _page(browser, server, {"width": 390, "height": 844})
+
+
+def _page(browser, server: Server, viewport: dict[str, int]):
+    context = browser.new_context(viewport=viewport, base_url=server.base_url)
     context.set_default_timeout(20_000)
     pg = context.new_page()
     errors: list[str] = []
@@ -154,3 +194,52 @@ def page(browser, server: Server):
         yield pg
     finally:
         context.close()
+
+
+@dataclass
+class Library:
+    """A collection of real photos with EXIF dates, ingested through the API once per session."""
+
+    profile: str  # the URL-safe name
+    display_name: str
+    ids: dict[str, int]  # skimage photo name -> photo id
+    newest_first: list[str]
+
+
+@pytest.fixture(scope="session")
+def library(server: Server, photo_folder: Path) -> Library:
+    from e2e_library import LIBRARY, write_library
+
+    if server.proc is None:
+        pytest.skip("needs the server these tests start (it reads their photo folder)")
+    folder = photo_folder / "paris"
+    write_library(folder)
+    display = "Été à Paris"
+    profile = server.post_json("/api/profiles", {"name": display})
+    assert isinstance(profile, dict)
+    job = server.post_json(f"/api/profiles/{profile['name']}/sources", {"folder": str(folder)})
+    assert isinstance(job, dict)
+    final = server.wait_for_job(job["id"])
+    assert final["status"] == "done" and final["done"] == len(LIBRARY), final
+    page = server.get_json(f"/api/profiles/{profile['name']}/photos?limit=200")
+    assert isinstance(page, dict)
+    ids = {Path(p["source"]).stem: p["id"] for p in page["photos"]}
+    return Library(profile["name"], profile.get("display_name", display), ids, [p.name for p in LIBRARY])
+
+
+@pytest.fixture(scope="session")
+def shoot(artifacts: Path):
+    """Save a screenshot in tests/e2e/artifacts/, and in docs/screenshots/ when PHOTOSEARCH_E2E_SCREENSHOTS=1
+    (how the README's pictures are made; off by default so a test run leaves the repository as it was)."""
+    to_docs = os.environ.get("PHOTOSEARCH_E2E_SCREENSHOTS") == "1"
+
+    def save(page, name: str, full_page: bool = False, locator=None) -> None:
+        targets = [artifacts / f"{name}.png"] + ([SCREENSHOTS / f"{name}.png"] if to_docs else [])
+        for path in targets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if locator is not None:
+                locator.screenshot(path=str(path))
+            else:
+                page.screenshot(path=str(path), full_page=full_page)
+
+    return save
