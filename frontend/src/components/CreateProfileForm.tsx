@@ -44,7 +44,7 @@ export function CreateProfileForm({
           data-testid="profile-create-input"
           type="text"
           value={name}
-          placeholder="e.g. holiday-2024"
+          placeholder="e.g. Summer in Zürich"
           autoFocus={autoFocus}
           autoComplete="off"
           spellCheck={false}
@@ -67,7 +67,7 @@ export function CreateProfileForm({
       </div>
       {!compact && (
         <p id={`${id}-hint`} className="hint">
-          Letters, digits, dots, dashes and underscores; up to 64 characters.
+          Any name you like — spaces and accents are fine.
         </p>
       )}
       <p id={`${id}-error`} className="field-error" role="alert" data-testid="profile-create-error" hidden={!error}>

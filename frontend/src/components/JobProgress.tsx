@@ -54,12 +54,14 @@ export function JobProgress({
       aria-live="polite"
     >
       <header className="job-head">
-        <strong className="job-title" data-testid="job-title" title={title}>
-          {title}
-        </strong>
-        <span className="job-status" data-testid="job-status">
-          {statusLine(job)}
-        </span>
+        <div className="job-head-text">
+          <strong className="job-title" data-testid="job-title" title={title}>
+            {title}
+          </strong>
+          <span className="job-status" data-testid="job-status">
+            {statusLine(job)}
+          </span>
+        </div>
         {!finished && onCancel && (
           <button
             type="button"

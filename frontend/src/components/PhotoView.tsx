@@ -1,5 +1,5 @@
 import "./PhotoView.css";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { api, type PhotoDetail, type SearchResult, type SimilarResult } from "../api";
 import { formatBytes, formatDateTime, formatPercent, plainReasons, rawScores, sourceName } from "../lib/format";
 import { AttentionHeatmap } from "./AttentionHeatmap";
@@ -22,6 +22,7 @@ export function PhotoView({
   onPrev,
   onNext,
   onDelete,
+  children,
 }: {
   photoId: number;
   /** The search result it was opened from: why it matched. */
@@ -31,6 +32,8 @@ export function PhotoView({
   onPrev?: () => void;
   onNext?: () => void;
   onDelete?: (id: number) => void;
+  /** Shown inside the dialog (a modal dialog makes the page under it unreachable): the Undo notice. */
+  children?: ReactNode;
 }) {
   const dialogRef = useRef<HTMLDialogElement>(null);
   const closed = useRef(false);
@@ -158,6 +161,7 @@ export function PhotoView({
           )}
         </section>
       </div>
+      {children}
     </dialog>
   );
 }

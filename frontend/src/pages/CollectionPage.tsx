@@ -235,6 +235,9 @@ export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile;
     }
   };
 
+  const undoToast = deletion.pending && (
+    <UndoToast pending={deletion.pending} onUndo={() => void deletion.undo()} onDismiss={deletion.dismiss} />
+  );
   const searching = search.loading || (search.stale && q !== "" && q.length <= maxQueryLength);
   const timelineMissing = timeline.error != null && timeline.photos.length === 0;
 
@@ -381,9 +384,11 @@ export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile;
           onPrev={onPrev}
           onNext={onNext}
           onDelete={deleteOpen}
-        />
+        >
+          {undoToast}
+        </PhotoView>
       )}
-      {deletion.pending && <UndoToast pending={deletion.pending} onUndo={() => void deletion.undo()} onDismiss={deletion.dismiss} />}
+      {photo == null && undoToast}
     </div>
   );
 }
