@@ -187,6 +187,8 @@ def test_photo_view_details_and_keyboard(page, library, shoot) -> None:
     expect(view.get_by_test_id("photo-size")).to_contain_text(re.compile(r"451 × 300 · \d+ KB"))
     expect(view.get_by_test_id("photo-source")).to_have_text("chelsea.jpg")
     expect(view.get_by_test_id("photo-provenance")).to_be_visible()
+    page.wait_for_function("[...document.images].every((i) => i.complete)")
+    shoot(page, "photo-view")
 
     why = view.get_by_test_id("photo-why")
     expect(why.locator("li").first).to_be_visible()
@@ -204,8 +206,6 @@ def test_photo_view_details_and_keyboard(page, library, shoot) -> None:
         expect(about.locator("p").last).to_be_hidden()
         about.locator("summary").click()
         expect(about.locator("p").last).to_be_visible()
-    page.wait_for_function("[...document.images].every((i) => i.complete)")
-    shoot(page, "photo-view")
 
     # Esc closes at once, even after clicking inside, and focus goes back to the card
     view.get_by_test_id("photo-source").click()
