@@ -1,7 +1,8 @@
 # photosearch: `make run` serves the app, `make test` runs every test. Both set up what is missing first.
 #
 #   make setup   venv with pinned Python deps (pip), npm ci, frontend build   (idempotent; fast when done)
-#   make run     the app on http://127.0.0.1:5000 with a demo profile of bundled photos
+#   make run     the app on http://127.0.0.1:5000 with a demo profile of bundled photos (PORT=8080 for another
+#                port); Ctrl+C stops it
 #   make test    ruff, pytest (unit, api, browser e2e in Debian chromium), vitest
 #   make lint | stress | eval   (eval needs ../shared/flickr8k or FLICKR8K=path)
 
@@ -10,6 +11,7 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 BIN     := $(VENV)/bin
 FLICKR8K ?= ../shared/flickr8k
+PORT    ?= 5000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
 
 .PHONY: setup run test lint chromium servers stress eval clean
@@ -30,7 +32,7 @@ frontend/dist/index.html: node_modules/.installed $(FRONTEND_SOURCES)
 	npm run build
 
 run: setup
-	$(BIN)/photosearch serve
+	$(BIN)/photosearch serve --port $(PORT)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

@@ -58,6 +58,38 @@ describe("api client", () => {
     expect(await api.listProfiles()).toEqual([{ name: "a", photo_count: 2, created_at: "" }]);
   });
 
+  it("sends sort and dates only when set", async () => {
+    const fetch = mockFetch(200, JSON.stringify({ query: "x", total: 0, results: [] }));
+    await api.search({ profile: "p", q: "x", sort: "best" });
+    let url = new URL(fetch.mock.calls[0][0], "http://x");
+    expect(url.searchParams.has("sort")).toBe(false);
+    expect(url.searchParams.has("after")).toBe(false);
+    await api.search({ profile: "p", q: "x", sort: "newest", after: "2024-01-01", before: "2024-02-01" });
+    url = new URL(fetch.mock.calls[1][0], "http://x");
+    expect(url.searchParams.get("sort")).toBe("newest");
+    expect(url.searchParams.get("after")).toBe("2024-01-01");
+    expect(url.searchParams.get("before")).toBe("2024-02-01");
+  });
+
+  it("pages the timeline by cursor and deletes/restores selections", async () => {
+    const fetch = mockFetch(200, JSON.stringify({ photos: [], next_cursor: null, total: 0 }));
+    await api.timeline({ profile: "Été 2024", cursor: "abc" });
+    const url = new URL(fetch.mock.calls[0][0], "http://x");
+    expect(url.pathname).toBe("/api/profiles/%C3%89t%C3%A9%202024/photos");
+    expect(url.searchParams.get("sort")).toBe("newest");
+    expect(url.searchParams.get("cursor")).toBe("abc");
+
+    const del = mockFetch(200, JSON.stringify({ deleted: [1, 2] }));
+    await api.deletePhotos("p", [1, 2]);
+    expect(del.mock.calls[0][0]).toBe("/api/profiles/p/photos/delete");
+    expect(JSON.parse(String(del.mock.calls[0][1]?.body))).toEqual({ ids: [1, 2] });
+    await api.deletePhoto(3);
+    expect(del.mock.calls[1][0]).toBe("/api/photos/3");
+    expect(del.mock.calls[1][1]?.method).toBe("DELETE");
+    await api.cancelJob(4);
+    expect(del.mock.calls[2][0]).toBe("/api/jobs/4/cancel");
+  });
+
   it("escapes profile names in paths", async () => {
     const fetch = mockFetch(200, JSON.stringify({ jobs: [] }));
     await api.listJobs("a/b");
@@ -107,7 +139,8 @@ describe("api client", () => {
 });
 
 describe("isJobFinished", () => {
-  it("is true for done and failed only", () => {
+  it("is true for done, failed and cancelled only", () => {
+    expect(isJobFinished({ status: "cancelled" })).toBe(true);
     expect(isJobFinished({ status: "done" })).toBe(true);
     expect(isJobFinished({ status: "failed" })).toBe(true);
     expect(isJobFinished({ status: "running" })).toBe(false);

@@ -330,6 +330,22 @@ def test_job_cards(page, server, library, photo_folder: Path) -> None:
     assert not page.errors, page.errors  # type: ignore[attr-defined]
 
 
+def test_cancel_a_running_job(page, server, paris_folder: Path) -> None:
+    from playwright.sync_api import expect
+
+    created = server.post_json("/api/profiles", {"name": "cancel-me"})
+    page.goto(f"/?profile={created['name']}")
+    page.get_by_test_id("source-tab-folder").click()
+    page.get_by_test_id("folder-input").fill(str(paris_folder))
+    page.get_by_test_id("folder-input").press("Enter")
+    card = page.get_by_test_id("job-progress").first
+    card.get_by_test_id("job-cancel").click()  # seven photos through the captioner take far longer than this
+    expect(card).to_have_attribute("data-status", "cancelled")
+    expect(card.get_by_test_id("job-status")).to_have_text("Cancelled")
+    expect(card.get_by_test_id("job-cancel")).to_have_count(0)
+    assert server.get_json(f"/api/jobs/{card.get_attribute('data-job-id')}")["status"] == "cancelled"
+
+
 def test_unknown_collection_in_a_link(page, library) -> None:
     from playwright.sync_api import expect
 
