@@ -198,6 +198,9 @@ function PhotoDetails({ photo, result }: { photo: PhotoDetail; result?: SearchRe
   const size = [photo.width > 0 ? `${photo.width} × ${photo.height}` : "", formatBytes(photo.bytes)].filter(Boolean).join(" · ");
   const d = photo.description;
   const other = d && description.shown === "grounded" ? d.caption : d?.grounded_caption;
+  // the captioner's best sentence is usually its first alternative too: list only the others
+  const shownText = description.text?.trim().toLowerCase();
+  const alternatives = photo.alternatives.filter((a) => a.text.trim().toLowerCase() !== shownText);
 
   useEffect(() => {
     setPinned(null);
@@ -319,11 +322,11 @@ function PhotoDetails({ photo, result }: { photo: PhotoDetail; result?: SearchRe
           </section>
         )}
 
-        {photo.alternatives.length > 0 && (
+        {alternatives.length > 0 && (
           <section aria-label="Other descriptions">
             <h3 className="section-title">Other ways the captioner put it</h3>
             <ul className="alternatives" data-testid="photo-alternatives">
-              {photo.alternatives.map((a, i) => (
+              {alternatives.map((a, i) => (
                 <li key={i}>{a.text}</li>
               ))}
             </ul>
