@@ -16,6 +16,7 @@ Every command takes --data-dir (or PHOTOSEARCH_DATA_DIR): where the database, in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -26,6 +27,7 @@ from tqdm import tqdm
 from werkzeug.serving import run_simple
 
 from photosearch.api import create_app
+from photosearch.api.serialize import jsonable
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, PhotosearchError
 from photosearch.services import Services
@@ -74,10 +76,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_profile(args: argparse.Namespace) -> None:
     services = _services(args)
     if args.action == "create":
-        print(json.dumps(services.library.create_profile(args.name)))
+        profile = services.library.create_profile(args.name)
+        print(json.dumps(dataclasses.asdict(profile), default=datetime.isoformat))
     elif args.action == "list":
         for p in services.library.profiles():
-            print(f"{p['name']}\t{p['photo_count']} photos")
+            print(f"{p.name}\t{p.photo_count} photos")
     elif args.action == "delete":
         services.library.delete_profile(args.name)
         print(f"deleted {args.name}")
@@ -160,14 +163,14 @@ def cmd_search(args: argparse.Namespace) -> None:
     for rank, r in enumerate(page["results"], 1):
         p = r["photo"]
         why = ", ".join(r["matched"]) or "semantic"
-        labels = ", ".join(lab["label"] for lab in p["labels"][:3])
-        print(f"{rank:>3}. {r['score']:.3f}  #{p['id']}  {p['caption'] or '-'}  [{labels}]  ({why})  {p['source']}")
+        labels = ", ".join(lab["label"] for lab in p.labels[:3])
+        print(f"{rank:>3}. {r['score']:.3f}  #{p.id}  {p.caption or '-'}  [{labels}]  ({why})  {p.source}")
 
 
 def _result_json(r: dict) -> dict:
     p = r["photo"]
-    return {"photo_id": p["id"], "source": p["source"], "score": r["score"], "scores": r["scores"],
-            "caption": p["caption"], "labels": p["labels"], "matched": r["matched"], "matched_in": r["matched_in"]}
+    return {"photo_id": p.id, "source": p.source, "score": r["score"], "scores": r["scores"],
+            "caption": p.caption, "labels": p.labels, "matched": r["matched"], "matched_in": r["matched_in"]}
 
 
 # -- browse and delete ----------------------------------------------------------------------------
@@ -176,11 +179,11 @@ def cmd_photos(args: argparse.Namespace) -> None:
     page = services.timeline.photos(args.name, sort=args.sort, limit=args.limit, cursor=args.cursor,
                                     after=args.after, before=args.before)
     if args.json:
-        print(json.dumps(page, indent=1))
+        print(json.dumps(jsonable(page), indent=1))  # the API's JSON, photo URLs included
         return
     for p in page["photos"]:
-        when = (p["taken_at"] or "")[:16].replace("T", " ")
-        print(f"#{p['id']}\t{when} ({p['date_source']})\t{p['caption'] or '-'}\t{p['source']}")
+        when = f"{p.taken_at:%Y-%m-%d %H:%M}" if p.taken_at else ""
+        print(f"#{p.id}\t{when} ({p.date_source})\t{p.caption or '-'}\t{p.source}")
     print(f"{len(page['photos'])} of {page['total']} photos"
           + (f"; more with --cursor {page['next_cursor']}" if page["next_cursor"] else ""))
 

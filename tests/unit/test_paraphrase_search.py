@@ -41,16 +41,16 @@ def described(tmp_path_factory) -> tuple[Services, dict[str, int]]:
     files = [{"path": str(demo_folder() / name), "name": name} for name in PHOTOS]
     job = services.jobs.create_job("album", "upload", {"files": files})
     assert services.jobs.run_job(job).done == len(PHOTOS)
-    ids = {p["source"].removeprefix("upload:"): p["id"] for p in services.timeline.photos("album", limit=200)["photos"]}
+    ids = {p.source.removeprefix("upload:"): p.id for p in services.timeline.photos("album", limit=200)["photos"]}
     return services, ids
 
 
 def test_every_photo_gets_a_caption_alternatives_and_attention(described):
     services, ids = described
     photo = services.library.photo(ids["chelsea.png"])
-    assert photo["caption"] and len(photo["alternatives"]) > 1
-    words = photo["attention"]["words"]
-    assert len(photo["attention"]["maps"]) == len(words) and len(photo["attention"]["maps"][0]) == 49
+    assert photo.caption and len(photo.alternatives) > 1
+    words = photo.attention["words"]
+    assert len(photo.attention["maps"]) == len(words) and len(photo.attention["maps"][0]) == 49
 
 
 @pytest.mark.parametrize("query,photo", PARAPHRASES.items())
@@ -65,14 +65,14 @@ def test_paraphrase_found_where_bm25_alone_fails(described, query, photo):
     text_hits = [h.photo_id for h in services.index.search(profile_id, query)]
     assert not text_hits or text_hits[0] != ids[photo], f"BM25 alone already finds {photo}: not a paraphrase"
     results = services.searcher.search("album", query)["results"]
-    assert results[0]["photo"]["id"] == ids[photo], [r["photo"]["caption"] for r in results]
+    assert results[0]["photo"].id == ids[photo], [r["photo"].caption for r in results]
     assert results[0]["scores"]["semantic"] is not None
 
 
 def test_similar_photos_exclude_the_photo_itself(described):
     services, ids = described
     similar = services.searcher.similar(ids["chelsea.png"], limit=3)["results"]
-    assert len(similar) == 3 and ids["chelsea.png"] not in {r["photo"]["id"] for r in similar}
+    assert len(similar) == 3 and ids["chelsea.png"] not in {r["photo"].id for r in similar}
 
 
 def test_demo_folder_has_the_photos():

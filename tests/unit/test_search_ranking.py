@@ -105,7 +105,7 @@ def test_weighted_fusion_is_deterministic_and_explained(services):
 
     services.searcher._models = lambda: Models()
     first = services.searcher.search("p", "dog")
-    assert [r["photo"]["id"] for r in first["results"]] == [a, b]  # the BM25 hit wins the semantic tie
+    assert [r["photo"].id for r in first["results"]] == [a, b]  # the BM25 hit wins the semantic tie
     assert first["results"][0]["matched"] == ["dog"]
     assert first["results"][0]["matched_in"] == ["caption"]
     assert first["results"][0]["scores"]["semantic"] == pytest.approx(1.0)
@@ -113,9 +113,9 @@ def test_weighted_fusion_is_deterministic_and_explained(services):
     assert services.searcher.search("p", "dog") == first  # same input, same answer
 
     services.searcher.fusion = FusionConfig("rrf")
-    assert [r["photo"]["id"] for r in services.searcher.search("p", "dog")["results"]] == [a, b]
+    assert [r["photo"].id for r in services.searcher.search("p", "dog")["results"]] == [a, b]
     tie = services.searcher.search("p", "zebra")  # no text hit: ties break by photo id
-    assert [r["photo"]["id"] for r in tie["results"]] == [a, b]
+    assert [r["photo"].id for r in tie["results"]] == [a, b]
 
 
 @pytest.mark.parametrize("query", ["", "   ", None, "x" * 501])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from photosearch.api.http import date_arg, int_arg, services
+from photosearch.api.serialize import jsonable
 from photosearch.errors import InvalidInput
 from photosearch.services.deletion import check_ids
 
@@ -17,10 +18,10 @@ def _services():
 
 @bp.get("/profiles/<name>/photos")
 def timeline(name: str):
-    return _services().timeline.photos(
+    return jsonable(_services().timeline.photos(
         name, sort=request.args.get("sort") or "newest", limit=int_arg("limit", 60),
         cursor=request.args.get("cursor") or None, after=date_arg("after"), before=date_arg("before", end=True),
-    )
+    ))
 
 
 @bp.get("/profiles/<name>/suggestions")

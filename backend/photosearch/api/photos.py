@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, send_file
 
 from photosearch.api.http import int_arg, services
+from photosearch.api.serialize import jsonable
 from photosearch.errors import NotFound
 
 bp = Blueprint("photos", __name__)
@@ -14,7 +15,7 @@ bp = Blueprint("photos", __name__)
 
 @bp.get("/photos/<int:photo_id>")
 def photo(photo_id: int):
-    return services().library.photo(photo_id)
+    return jsonable(services().library.photo(photo_id))
 
 
 def _file(folder: Path, photo_id: int):
@@ -38,4 +39,4 @@ def image(photo_id: int):
 
 @bp.get("/photos/<int:photo_id>/similar")
 def similar(photo_id: int):
-    return services().searcher.similar(photo_id, limit=int_arg("limit", 12))
+    return jsonable(services().searcher.similar(photo_id, limit=int_arg("limit", 12)))

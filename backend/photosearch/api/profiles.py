@@ -24,23 +24,23 @@ SAVED_SUFFIXES = IMAGE_SUFFIXES | {".zip"}  # kept on saved uploads (the generat
 
 @bp.get("/profiles")
 def list_profiles():
-    return {"profiles": services().library.profiles()}
+    return {"profiles": jsonable(services().library.profiles())}
 
 
 @bp.post("/profiles")
 def create_profile():
     body = json_body()
-    return services().library.create_profile(body.get("name"), body.get("display_name")), 201
+    return jsonable(services().library.create_profile(body.get("name"), body.get("display_name"))), 201
 
 
 @bp.patch("/profiles/<name>")
 def rename_profile(name: str):
-    return services().library.rename_profile(name, json_body().get("display_name"))
+    return jsonable(services().library.rename_profile(name, json_body().get("display_name")))
 
 
 @bp.get("/profiles/<name>")
 def get_profile(name: str):
-    return services().library.profile(name)
+    return jsonable(services().library.profile(name))
 
 
 @bp.delete("/profiles/<name>")

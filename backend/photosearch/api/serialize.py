@@ -7,13 +7,23 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
+from photosearch.services.library import PhotoSummary
 from photosearch.storage.models import iso
 
 
+def photo_urls(photo_id: int) -> dict[str, str]:
+    """Where a photo's files are served (api/photos.py)."""
+    return {"thumbnail_url": f"/api/photos/{photo_id}/thumbnail", "image_url": f"/api/photos/{photo_id}/image"}
+
+
 def jsonable(value: Any) -> Any:  # noqa: ANN401 - any service result
-    """`value` with every dataclass turned into a dict and every datetime into ISO 8601, recursively."""
+    """`value` with every dataclass turned into a dict and every datetime into ISO 8601, recursively;
+    photos gain the URLs of their files."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, PhotoSummary):
+            out.update(photo_urls(value.id))
+        return out
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, dict):

@@ -1,11 +1,14 @@
-"""Profiles and photos: create, list, look up, delete. Everything the API and CLI show about a photo is
-shaped here (`photo_summary`, `photo_detail`) so both speak the same JSON.
+"""Profiles and photos: create, list, look up, delete. What the API and the CLI show about a photo is
+shaped here once (`PhotoSummary`, `PhotoDetail`, plain dataclasses); api/serialize.py turns them into JSON
+and adds the URLs of the photo's files.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +18,7 @@ from photosearch.config import Settings
 from photosearch.errors import Conflict, InvalidInput, NotFound
 from photosearch.storage.db import Database
 from photosearch.storage.index import PhotoIndex
-from photosearch.storage.models import Job, Photo, Profile, iso
+from photosearch.storage.models import Job, Photo, Profile
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_DISPLAY_NAME = 200
@@ -71,44 +74,87 @@ def names_for(name: object, display_name: object = None) -> tuple[str, str | Non
     return name, (display if display and display != name else None)
 
 
-def profile_json(profile: Profile, photo_count: int) -> dict:
-    return {"name": profile.name, "display_name": profile.display_name or profile.name,
-            "photo_count": photo_count, "created_at": iso(profile.created_at)}
+@dataclass
+class ProfileInfo:
+    name: str  # URL-safe, what links and the CLI use
+    display_name: str  # what people see ("Été à Paris"); the name when none was given
+    photo_count: int
+    created_at: datetime | None
 
 
-def photo_summary(photo: Photo, profile_name: str) -> dict:
+@dataclass
+class PhotoSummary:
+    """What a list or a search result shows of a photo (the API adds the URLs of its files)."""
+
+    id: int
+    profile: str
+    source: str
+    caption: str | None
+    labels: list[dict]  # [{"label", "score"}], most probable first
+    poster_caption: str | None
+    taken_at: datetime | None  # when it was taken, else when it was added (see date_source)
+    date_source: str  # "taken" | "added"
+    added_at: datetime | None
+    width: int
+    height: int
+
+
+@dataclass
+class PhotoDetail(PhotoSummary):
+    """Everything about one photo: the summary plus the captioner's alternatives and attention, and what the
+    file said about itself."""
+
+    alternatives: list[dict] = field(default_factory=list)  # [{"text", "score"}], best first
+    attention: dict | None = None  # {"grid": [7, 7], "words": [...], "maps": [[49 floats], ...]}
+    hashtags: list[str] = field(default_factory=list)
+    model: str | None = None
+    camera: str | None = None
+    has_gps: bool = False
+    bytes: int | None = None  # None: stored before sizes were recorded
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; we only ever store UTC, so say so."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def profile_info(profile: Profile, photo_count: int) -> ProfileInfo:
+    return ProfileInfo(profile.name, profile.display_name or profile.name, photo_count, _utc(profile.created_at))
+
+
+def _summary_fields(photo: Photo, profile_name: str) -> dict:
     d = photo.description
-    return {
-        "id": photo.id,
-        "profile": profile_name,
-        "source": photo.source,
-        "thumbnail_url": f"/api/photos/{photo.id}/thumbnail",
-        "image_url": f"/api/photos/{photo.id}/image",
-        "caption": d.caption if d else None,
-        "labels": list(d.labels or []) if d else [],
-        "poster_caption": photo.poster_caption,
-        "taken_at": iso(photo.taken_at or photo.created_at),  # when it was taken, else when it was added
-        "date_source": "taken" if photo.taken_at else "added",
-        "added_at": iso(photo.created_at),
-        "width": photo.width,
-        "height": photo.height,
-    }
+    return dict(
+        id=photo.id,
+        profile=profile_name,
+        source=photo.source,
+        caption=d.caption if d else None,
+        labels=list(d.labels or []) if d else [],
+        poster_caption=photo.poster_caption,
+        taken_at=_utc(photo.taken_at or photo.created_at),
+        date_source="taken" if photo.taken_at else "added",
+        added_at=_utc(photo.created_at),
+        width=photo.width,
+        height=photo.height,
+    )
 
 
-def photo_detail(photo: Photo, profile_name: str) -> dict:
+def photo_summary(photo: Photo, profile_name: str) -> PhotoSummary:
+    return PhotoSummary(**_summary_fields(photo, profile_name))
+
+
+def photo_detail(photo: Photo, profile_name: str) -> PhotoDetail:
     d = photo.description
-    return {
-        **photo_summary(photo, profile_name),
-        "alternatives": list(d.alternatives or []) if d else [],
-        "attention": d.attention if d else None,
-        "hashtags": list(photo.hashtags or []),
-        "model": d.model if d else None,
-        "status": photo.status,
-        "error": None,
-        "camera": photo.camera,
-        "has_gps": bool(photo.has_gps),
-        "bytes": photo.byte_size or None,  # None: stored before sizes were recorded
-    }
+    return PhotoDetail(
+        **_summary_fields(photo, profile_name),
+        alternatives=list(d.alternatives or []) if d else [],
+        attention=d.attention if d else None,
+        hashtags=list(photo.hashtags or []),
+        model=d.model if d else None,
+        camera=photo.camera,
+        has_gps=bool(photo.has_gps),
+        bytes=photo.byte_size or None,
+    )
 
 
 class Library:
@@ -122,7 +168,7 @@ class Library:
         with self.db.session() as session:
             return profile_by_name(session, name).id
 
-    def create_profile(self, name: object, display_name: object = None) -> dict:
+    def create_profile(self, name: object, display_name: object = None) -> ProfileInfo:
         name, display = names_for(name, display_name)
         try:
             with self.db.session() as session:
@@ -131,31 +177,31 @@ class Library:
                 profile = Profile(name=name, display_name=display)
                 session.add(profile)
                 session.flush()
-                return profile_json(profile, 0)
+                return profile_info(profile, 0)
         except IntegrityError as exc:  # created concurrently
             raise Conflict(f"a profile named {name!r} already exists") from exc
 
-    def ensure_profile(self, name: str) -> dict:
+    def ensure_profile(self, name: str) -> ProfileInfo:
         try:
             return self.create_profile(name)
         except Conflict:
             return self.profile(name)
 
-    def profiles(self) -> list[dict]:
+    def profiles(self) -> list[ProfileInfo]:
         with self.db.session() as session:
             counts = dict(session.execute(select(Photo.profile_id, func.count()).where(Photo.deleted_at.is_(None))
                                           .group_by(Photo.profile_id)).all())
             profiles = session.scalars(select(Profile).order_by(Profile.name))
-            return [profile_json(p, counts.get(p.id, 0)) for p in profiles]
+            return [profile_info(p, counts.get(p.id, 0)) for p in profiles]
 
-    def profile(self, name: str) -> dict:
+    def profile(self, name: str) -> ProfileInfo:
         with self.db.session() as session:
             profile = profile_by_name(session, name)
             count = session.scalar(select(func.count()).where(Photo.profile_id == profile.id,
                                                               Photo.deleted_at.is_(None)))
-            return profile_json(profile, count or 0)
+            return profile_info(profile, count or 0)
 
-    def rename_profile(self, name: str, display_name: object) -> dict:
+    def rename_profile(self, name: str, display_name: object) -> ProfileInfo:
         """Change what a collection is called on screen; its URL-safe name (and every link) stays."""
         if not isinstance(display_name, str) or not display_name.strip() or len(display_name) > MAX_DISPLAY_NAME:
             raise InvalidInput(f"'display_name' must be 1-{MAX_DISPLAY_NAME} characters")
@@ -178,7 +224,7 @@ class Library:
             for folder in (self.settings.images_dir, self.settings.thumbs_dir):
                 (folder / f"{photo_id}.jpg").unlink(missing_ok=True)
 
-    def photo(self, photo_id: int) -> dict:
+    def photo(self, photo_id: int) -> PhotoDetail:
         with self.db.session() as session:
             photo = session.get(Photo, photo_id)
             if photo is None or photo.deleted_at is not None:

@@ -4,7 +4,7 @@ For a query q and every photo p of the profile:
     text(p)             BM25F of q over caption, alternatives, labels, poster caption, hashtags
     semantic(p)         cos( head.text(MiniLM(q)), head.image(features of p) )   the trained joint space
     caption_semantic(p) cos( MiniLM(q), MiniLM(caption of p) )                    paraphrases of the caption
-Fusion (chosen by measurement on the Flickr8k dev split, see docs/search-eval.md):
+Fusion (chosen by measurement on the Flickr8k dev split, see docs/search-eval-dev.md):
     "weighted": w_text * text / max(text) + w_sem * semantic + w_cap * caption_semantic
     "rrf":      sum over components of 1 / (60 + rank)
 Ties break by photo id, so the order is deterministic.
