@@ -26,6 +26,9 @@ def _split(value: str | None) -> list[str]:
 class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None  # default: SQLite file in data_dir; any SQLAlchemy URL works
+    # This process's full-text index (default data_dir/index). Several API processes sharing one
+    # PostgreSQL each keep their own, on local disk; each follows the database (services/index_sync.py).
+    index_path: Path | None = None
     host: str = "127.0.0.1"
     port: int = 5000
     # Token required for mutating endpoints when the server is bound beyond loopback.
@@ -74,7 +77,7 @@ class Settings:
 
     @property
     def index_dir(self) -> Path:
-        return self.data_dir / "index"
+        return self.index_path or self.data_dir / "index"
 
     @property
     def images_dir(self) -> Path:
@@ -99,6 +102,8 @@ class Settings:
         settings = cls()
         settings.data_dir = Path(data_dir or env.get("PHOTOSEARCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
         settings.database_url = env.get("PHOTOSEARCH_DATABASE_URL") or None
+        if env.get("PHOTOSEARCH_INDEX_DIR"):
+            settings.index_path = Path(env["PHOTOSEARCH_INDEX_DIR"]).expanduser()
         settings.token = env.get("PHOTOSEARCH_TOKEN") or None
         if env.get("PHOTOSEARCH_CORS_ORIGINS") is not None:
             settings.cors_origins = _split(env["PHOTOSEARCH_CORS_ORIGINS"])

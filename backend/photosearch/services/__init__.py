@@ -19,6 +19,7 @@ from photosearch import __version__
 from photosearch.config import Settings
 from photosearch.services.deletion import Deletion
 from photosearch.services.describe import Describer
+from photosearch.services.index_sync import FollowingIndex
 from photosearch.services.ingest import Ingestor
 from photosearch.services.jobs import Jobs
 from photosearch.services.library import Library
@@ -62,7 +63,7 @@ class Services:
     def create(cls, settings: Settings, describer: Callable[[], Describer] | None = None) -> Services:
         settings.ensure_dirs()
         db = Database(settings.database)
-        index = PhotoIndex(settings.index_dir)
+        index = FollowingIndex(settings.index_dir, db)  # follows the database: see services/index_sync.py
         models = _Lazy(describer or Describer.default)
         ingestor = Ingestor(settings, db, index, models.get)
         jobs = Jobs(settings, db, ingestor)

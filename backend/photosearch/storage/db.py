@@ -8,6 +8,12 @@ Opening a `Database` migrates its schema to the newest revision (storage/migrati
 LibrePhotos upgrade on start: a data directory from before migrations existed (tables but no
 `alembic_version`) is recognised as the base revision and upgraded in place. Processes starting together
 migrate one at a time (a PostgreSQL advisory lock; a lock file beside a SQLite database).
+
+Every session records which photos it stored, changed or deleted in `photo_changes`, in the same
+transaction (an ORM hook, so no caller can forget; bulk UPDATE/DELETE statements bypass it and must add
+their rows themselves). The full-text index of every process follows that log (services/index_sync.py).
+On PostgreSQL, writers of the log take a transaction lock first, so change ids become visible in id order
+and a follower that has read up to id N never later meets a smaller id committed late.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from photosearch.storage.models import Description, Photo, PhotoChange
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BASE_REVISION = "0001"  # the schema every data directory had before migrations existed
 _MIGRATION_LOCK_KEY = 0x70686F74  # any constant: PostgreSQL advisory lock held while migrating
+_CHANGE_LOG_LOCK_KEY = 0x70686F75  # held by each transaction that appends to photo_changes, until commit
 
 
 def normalise_url(url: str) -> str:
@@ -52,6 +61,7 @@ class Database:
         if migrate_schema:
             migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "after_flush", _record_photo_changes)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -106,6 +116,23 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _record_photo_changes(session: Session, _flush_context: object) -> None:
+    """After each flush: one photo_changes row per photo whose row or description was written."""
+    photo_ids: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):  # still the flush's lists at this point
+        if isinstance(obj, Photo):
+            photo_ids.add(obj.id)
+        elif isinstance(obj, Description):
+            photo_ids.add(obj.photo_id)
+    photo_ids.discard(None)
+    if not photo_ids:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHANGE_LOG_LOCK_KEY})
+    connection.execute(insert(PhotoChange), [{"photo_id": photo_id} for photo_id in sorted(photo_ids)])
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects

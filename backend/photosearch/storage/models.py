@@ -1,6 +1,6 @@
 """The tables (SQLAlchemy 2 ORM). One photo row per distinct photo of a profile; the description is 1:1.
 
-    Profile 1─* Photo 1─1 Description        Profile 1─* Job 1─* JobItem
+    Profile 1─* Photo 1─1 Description        Profile 1─* Job 1─* JobItem        PhotoChange (log)
 
 A photo is identified inside its profile by the SHA-256 of its bytes (`content_hash`), so the same photo
 added twice, from a URL and from a folder, is stored once. Vectors are float32 blobs (numpy `tobytes`).
@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -134,3 +135,15 @@ class JobItem(Base):
     photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"), nullable=True)
 
     job: Mapped[Job] = relationship(back_populates="items")
+
+
+class PhotoChange(Base):
+    """One photo was stored, changed or deleted (written by the session hook in storage/db.py, in the same
+    transaction). Every process's full-text index follows these rows in id order (services/index_sync.py),
+    so a photo stored by any worker is searchable from every API process. No foreign key: the row outlives
+    the photo, which is how a deletion reaches the other indexes."""
+
+    __tablename__ = "photo_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    photo_id: Mapped[int] = mapped_column(Integer)
