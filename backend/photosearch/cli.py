@@ -7,6 +7,7 @@
     photosearch photos NAME [--sort newest|oldest] [--limit N] [--json]   the collection by date
     photosearch delete ID [ID ...] | restore ID [ID ...] | purge       remove photos (purge: deleted ones now)
     photosearch reindex | check [--repair]
+    photosearch worker [--threads N]                    run queued jobs (PHOTOSEARCH_BROKER_URL, see docs/deploy.md)
     photosearch caption --imglist url_list.json --dict_path captions.json   (the seed's caption script)
     photosearch train-captioner | eval-captioner | train-retrieval | eval-search --data ../shared/flickr8k
 
@@ -62,14 +63,27 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if not settings.is_loopback and not settings.token:
         raise InvalidInput("binding beyond 127.0.0.1 needs a token: set PHOTOSEARCH_TOKEN")
     services = Services.create(settings)
-    resumed = services.jobs.resume_unfinished()
-    if resumed:
-        print(f"resuming {len(resumed)} unfinished job(s)")
+    if settings.broker_url:  # Redis keeps queued jobs and gives a dead worker's job to another
+        print(f"jobs go to the queue at {settings.broker_url.split('@')[-1]}: run `photosearch worker` to process them")
+    else:
+        resumed = services.jobs.resume_unfinished()
+        if resumed:
+            print(f"resuming {len(resumed)} unfinished job(s)")
     if settings.demo:
         ensure_demo(services)
     app = create_app(settings, services)
     print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
     run_simple(settings.host, settings.port, app, threaded=True, use_reloader=False)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """Run jobs from the Redis queue until SIGTERM/SIGINT (see services/queue_redis.py)."""
+    settings = _settings(args)
+    if not settings.broker_url:
+        raise InvalidInput("photosearch worker needs a queue: set PHOTOSEARCH_BROKER_URL=redis://HOST:6379/0 "
+                           "(and PHOTOSEARCH_DATABASE_URL to the shared PostgreSQL)")
+    services = Services.create(settings)
+    services.jobs.queue.work(threads=args.threads)
 
 
 # -- profiles -------------------------------------------------------------------------------------
@@ -291,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="default 5000")
     p.add_argument("--no-demo", action="store_true", help="don't index the demo photos on first start")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", parents=[common], help="process ingest jobs from the Redis queue "
+                       "(PHOTOSEARCH_BROKER_URL)")
+    p.add_argument("--threads", type=int, default=1, help="jobs at a time (default 1; the models are shared)")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("profile", parents=[common], help="create, list or delete profiles")
     p.add_argument("action", choices=["create", "list", "delete"])

@@ -56,6 +56,11 @@ class Settings:
     batch_size: int = 16
     # Ingest jobs running side by side (jobs of one profile always run one after another).
     job_workers: int = 2
+    # Redis URL (redis://host:6379/0): jobs go to a queue that `photosearch worker` processes run, instead
+    # of this process's threads. None: the embedded default, jobs run inside `serve` (services/queue_redis.py).
+    broker_url: str | None = None
+    # A worker silent this long is taken for dead and the job it held is given to another worker.
+    worker_heartbeat_s: float = 30.0
     # Serve the built SPA from this folder (None: the repo's frontend/dist if present).
     static_dir: Path | None = None
     # Index a demo profile of bundled photos on first start of `serve`.
@@ -102,6 +107,9 @@ class Settings:
         settings = cls()
         settings.data_dir = Path(data_dir or env.get("PHOTOSEARCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
         settings.database_url = env.get("PHOTOSEARCH_DATABASE_URL") or None
+        settings.broker_url = env.get("PHOTOSEARCH_BROKER_URL") or None
+        if env.get("PHOTOSEARCH_WORKER_HEARTBEAT_S"):
+            settings.worker_heartbeat_s = float(env["PHOTOSEARCH_WORKER_HEARTBEAT_S"])
         if env.get("PHOTOSEARCH_INDEX_DIR"):
             settings.index_path = Path(env["PHOTOSEARCH_INDEX_DIR"]).expanduser()
         settings.token = env.get("PHOTOSEARCH_TOKEN") or None

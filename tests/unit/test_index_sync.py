@@ -29,9 +29,9 @@ def other(services: Services, describer, tmp_path: Path):  # noqa: ANN001, ANN20
     second.db.dispose()
 
 
-def _ingest(services: Services, folder: Path, profile: str = "p") -> dict:
-    job_id = services.ingestor.create_job(profile, "folder", {"folder": str(folder)})
-    return services.ingestor.run_job(job_id)
+def _ingest(services: Services, folder: Path, profile: str = "p") -> object:
+    job_id = services.jobs.create_job(profile, "folder", {"folder": str(folder)})
+    return services.jobs.run_job(job_id)
 
 
 def test_photos_stored_by_one_process_are_found_by_the_other(
@@ -39,7 +39,7 @@ def test_photos_stored_by_one_process_are_found_by_the_other(
 ) -> None:
     make_photos(tmp_path / "album", 6)
     services.library.create_profile("p")
-    assert _ingest(services, tmp_path / "album")["done"] == 6
+    assert _ingest(services, tmp_path / "album").done == 6
     with services.db.session() as session:
         profile_id = session.scalar(select(Photo.profile_id))
         stored = set(session.scalars(select(Photo.id)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +85,38 @@ def test_a_job_held_by_a_dead_worker_is_run_by_a_live_one(redis_url: str) -> Non
         _wait_until(lambda: live.ran == [21])
         _wait_until(lambda: api.unacknowledged() == 0)
     api.close()
+
+
+def test_an_api_with_a_broker_only_enqueues_and_a_worker_process_runs_the_job(
+    redis_url: str, make_client, make_photos, describer, tmp_path: Path
+) -> None:
+    """`serve` with PHOTOSEARCH_BROKER_URL: the job waits in Redis until a worker (here a second Services on
+    the same database, as `photosearch worker` builds it) runs it; the API then finds the photos."""
+    from photosearch.services import Services
+
+    make_photos(tmp_path / "album", 5)
+    client, api = make_client(broker_url=redis_url, worker_heartbeat_s=5, folder_roots=[tmp_path])
+    assert client.post("/api/profiles", json={"name": "p"}).status_code == 201
+    response = client.post("/api/profiles/p/sources", json={"folder": str(tmp_path / "album")})
+    assert response.status_code == 202
+    job_id = response.get_json()["id"]
+    time.sleep(0.5)
+    assert client.get(f"/api/jobs/{job_id}").get_json()["status"] == "queued"  # nobody runs it here
+
+    worker_settings = replace(api.settings, database_url=api.settings.database,
+                              index_path=tmp_path / "worker-index")
+    worker = Services.create(worker_settings, describer=lambda: describer)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.jobs.queue.work, kwargs={"stop": stop}, daemon=True)
+    thread.start()
+    try:
+        assert api.jobs.wait_idle(timeout=120)
+        status = client.get(f"/api/jobs/{job_id}").get_json()
+        assert (status["status"], status["done"]) == ("done", 5)
+        assert client.get("/api/profiles/p").get_json()["photo_count"] == 5
+        assert len(api.index.photo_ids()) == 5  # the API's own index followed the worker's writes
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        worker.jobs.queue.close()
+        worker.db.dispose()

@@ -66,7 +66,14 @@ class Services:
         index = FollowingIndex(settings.index_dir, db)  # follows the database: see services/index_sync.py
         models = _Lazy(describer or Describer.default)
         ingestor = Ingestor(settings, db, index, models.get)
-        jobs = Jobs(settings, db, ingestor)
+        queue = None
+        if settings.broker_url:  # jobs run in `photosearch worker` processes, wherever they are
+            from photosearch.services.queue_redis import RedisJobQueue
+
+            queue = RedisJobQueue(settings.broker_url, heartbeat_s=settings.worker_heartbeat_s)
+        jobs = Jobs(settings, db, ingestor, queue)
+        if queue is not None:
+            queue.bind(jobs.run_job, lambda job_id: jobs.job_status(job_id).finished)
         searcher = Searcher(settings, db, index, models.get)
         library = Library(settings, db, index)
         return cls(settings, db, index, library, ingestor, jobs, searcher, Timeline(db, library),
