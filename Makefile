@@ -4,6 +4,7 @@
 #   make run     the app on http://127.0.0.1:5000 with a demo profile of bundled photos (PORT=8080 for another
 #                port); Ctrl+C stops it
 #   make test    ruff, pytest (unit, api, browser e2e in Debian chromium), vitest
+#   make test-distributed   several processes on PostgreSQL + Redis (tests/distributed, a few minutes)
 #   make lint | stress | eval   (eval needs ../shared/flickr8k or FLICKR8K=path)
 
 PYTHON  ?= python3
@@ -14,7 +15,7 @@ FLICKR8K ?= ../shared/flickr8k
 PORT    ?= 5000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
 
-.PHONY: setup run test lint chromium servers stress eval clean
+.PHONY: setup run test test-distributed lint chromium servers stress eval clean
 
 setup: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 
@@ -49,6 +50,11 @@ lint: $(VENV)/.installed
 test: setup chromium servers lint
 	$(BIN)/pytest -q
 	npm test
+
+# Two API processes + two workers + PostgreSQL + Redis on loopback, 1,000 photos, a worker killed midway
+# (tests/distributed; a few minutes on 2 cores). Not part of `make test`'s pytest run (marker).
+test-distributed: setup servers
+	$(BIN)/pytest -q -s -m distributed tests/distributed
 
 stress: setup
 	$(PY) scripts/stress.py

@@ -76,6 +76,32 @@ def test_missing_and_stray_files(stocked: Services) -> None:
     assert after["stray_files"] == []
 
 
+def test_files_of_a_killed_ingest(stocked: Services) -> None:
+    """Files are written as <id>.jpg.partial before the commit and renamed after it. Killed before the
+    commit: .partial files of an id with no row, not a problem (an ingest elsewhere may be writing them);
+    --repair removes them once an hour old. Killed between commit and rename: the photo lacks its files
+    until --repair finishes the rename."""
+    import os
+    import time
+
+    s = stocked.settings
+    a, _, _ = _ids(stocked)
+    (s.images_dir / f"{a}.jpg").rename(s.images_dir / f"{a}.jpg.partial")
+    (s.thumbs_dir / f"{a}.jpg").rename(s.thumbs_dir / f"{a}.jpg.partial")
+    fresh, old = s.images_dir / "998.jpg.partial", s.images_dir / "999.jpg.partial"
+    fresh.write_bytes(b"in flight")
+    old.write_bytes(b"killed")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+
+    report = check(stocked)
+    assert report["photos_missing_files"] == [a]
+    assert (report["problems"], report["unpublished_files"]) == (1, 2)
+    check(stocked, repair=True)
+    after = check(stocked)
+    assert (after["problems"], after["unpublished_files"]) == (0, 1)
+    assert (s.images_dir / f"{a}.jpg").exists() and fresh.exists() and not old.exists()
+
+
 def test_an_unfinished_job_is_reported_and_finished_by_repair(
     stocked: Services, make_photos, tmp_path: Path
 ) -> None:

@@ -111,7 +111,8 @@ def test_ingest_killed_with_sigkill_is_reported_by_check_and_finished_by_repair(
         assert set(hashes) == {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
         assert items == {"done": PHOTOS}
         assert services.index.photo_ids() == ids
-        assert check(services)["problems"] == 0
+        final = check(services)
+        assert final["problems"] == 0, final
     finally:
         services.db.dispose()
 

@@ -8,6 +8,7 @@ next `serve`, or finished now with --repair by running them).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,9 +16,12 @@ from PIL import Image
 from sqlalchemy import select
 
 from photosearch.config import Settings
+from photosearch.services.ingest import PARTIAL, publish_files
 from photosearch.services.jobs import UNFINISHED
 from photosearch.storage.models import Job, Photo
 from photosearch.vision.imageio import make_thumbnail
+
+UNPUBLISHED_MAX_AGE_S = 3600  # a .partial file this old belongs to no ingest still running
 
 if TYPE_CHECKING:  # the Services object is built from this module's siblings
     from photosearch.services import Services
@@ -25,6 +29,10 @@ if TYPE_CHECKING:  # the Services object is built from this module's siblings
 
 def check(services: Services, repair: bool = False) -> dict:
     s = services.settings
+    # Files first, then the database: a file listed here was named after its row's commit (see
+    # ingest.publish_files), so the photo is in the snapshot below even while other processes ingest.
+    files = [f for folder in (s.images_dir, s.thumbs_dir) for f in folder.glob("*.jpg")]
+    partial = [f for folder in (s.images_dir, s.thumbs_dir) for f in folder.glob(f"*.jpg{PARTIAL}")]
     with services.db.session() as session:
         photo_ids = set(session.scalars(select(Photo.id)))
         unfinished = list(session.scalars(select(Job.id).where(Job.status.in_(UNFINISHED))))
@@ -35,10 +43,10 @@ def check(services: Services, repair: bool = False) -> dict:
         pid for pid in photo_ids
         if not (s.images_dir / f"{pid}.jpg").exists() or not (s.thumbs_dir / f"{pid}.jpg").exists()
     )
-    stray_files = sorted(
-        str(f) for folder in (s.images_dir, s.thumbs_dir) for f in folder.glob("*.jpg")
-        if not f.stem.isdigit() or int(f.stem) not in photo_ids
-    )
+    stray_files = sorted(str(f) for f in files if not f.stem.isdigit() or int(f.stem) not in photo_ids)
+    # .partial files of photos never committed: an ingest in progress elsewhere, or one that was killed.
+    # Not a problem (nothing is lost or shown); --repair removes those older than an hour.
+    unpublished = [f for f in partial if _photo_id(f) not in photo_ids]
     report = {
         "photos": len(photo_ids),
         "indexed": len(indexed),
@@ -49,17 +57,29 @@ def check(services: Services, repair: bool = False) -> dict:
         "unfinished_jobs": unfinished,
     }
     report["problems"] = sum(len(v) for v in report.values() if isinstance(v, list))
+    report["unpublished_files"] = len(unpublished)
     if repair and report["problems"]:
         repaired = services.ingestor.repair_index()
         for path in stray_files:
             Path(path).unlink(missing_ok=True)
+        publish_files(s, missing_files)  # committed, killed before the rename
         for pid in missing_files:
             _rebuild_files(s, pid)
         for job_id in unfinished:
             services.jobs.run_job(job_id)
         report["repaired"] = {"index": repaired, "stray_files_removed": len(stray_files),
                               "jobs_finished": unfinished}
+    if repair:
+        old = time.time() - UNPUBLISHED_MAX_AGE_S
+        for path in unpublished:
+            if path.stat().st_mtime < old:
+                path.unlink(missing_ok=True)
     return report
+
+
+def _photo_id(path: Path) -> int | None:
+    stem = path.name.split(".", 1)[0]
+    return int(stem) if stem.isdigit() else None
 
 
 def _rebuild_files(settings: Settings, photo_id: int) -> None:

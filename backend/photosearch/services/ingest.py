@@ -75,6 +75,18 @@ class _Ready:
     byte_size: int
 
 
+PARTIAL = ".partial"  # a photo file written before its row was committed
+
+
+def publish_files(settings: Settings, photo_ids: list[int]) -> None:
+    """`<id>.jpg.partial` -> `<id>.jpg` for photos whose rows are committed (rename: atomic, instant)."""
+    for photo_id in photo_ids:
+        for folder in (settings.images_dir, settings.thumbs_dir):
+            partial = folder / f"{photo_id}.jpg{PARTIAL}"
+            if partial.exists():
+                partial.replace(folder / f"{photo_id}.jpg")
+
+
 def index_doc(photo: Photo, description: Description | None) -> IndexDoc:
     """The full-text document of a stored photo."""
     return IndexDoc(
@@ -182,7 +194,9 @@ class Ingestor:
                     for r in ready:
                         outcomes[r.item_id] = Outcome("done", photo_id=ids[r.content_hash])
                     self._record(session, outcomes)
-                    return [index_doc(p, p.description) for p in photos.values()]
+                    docs = [index_doc(p, p.description) for p in photos.values()]
+                publish_files(self.settings, [p.id for p in photos.values()])  # committed: give them their names
+                return docs
             except IntegrityError:
                 if attempt == _STORE_ATTEMPTS - 1:
                     raise
@@ -218,11 +232,13 @@ class Ingestor:
         return photo
 
     def _write_files(self, photo_id: int, image: Image.Image) -> None:
-        """The normalised copy and the thumbnail, named by the photo's id (before the commit: a crash in
-        between leaves stray files that `photosearch check` finds, never a photo without files)."""
+        """The normalised copy and the thumbnail, written before the commit as `<id>.jpg.partial` and renamed
+        to `<id>.jpg` once the row is committed (`publish_files`). A process killed before its commit leaves
+        only .partial files of ids no row will ever have (PostgreSQL never reuses them); `check --repair`
+        removes those once they are old, and finishes the rename of a committed photo's files."""
         self.settings.ensure_dirs()
-        (self.settings.images_dir / f"{photo_id}.jpg").write_bytes(normalised_jpeg(image))
-        (self.settings.thumbs_dir / f"{photo_id}.jpg").write_bytes(make_thumbnail(image))
+        (self.settings.images_dir / f"{photo_id}.jpg{PARTIAL}").write_bytes(normalised_jpeg(image))
+        (self.settings.thumbs_dir / f"{photo_id}.jpg{PARTIAL}").write_bytes(make_thumbnail(image))
 
     @staticmethod
     def _record(session: Session, outcomes: dict[int, Outcome]) -> None:
