@@ -45,7 +45,7 @@ def test_photos_stored_by_one_process_are_found_by_the_other(
         stored = set(session.scalars(select(Photo.id)))
 
     assert other.index.photo_ids(profile_id) == stored  # caught up before reading
-    label = services.library.photo(min(stored))["labels"][0]["label"]
+    label = services.library.photo(min(stored)).labels[0]["label"]
     hits = {hit.photo_id for hit in other.index.search(profile_id, label)}
     assert min(stored) in hits
 
