@@ -192,7 +192,7 @@ def wait_for_job(client, job_id: int, timeout: float = 120.0) -> dict:  # noqa: 
         response = client.get(f"/api/jobs/{job_id}")
         assert response.status_code == 200, response.get_json()
         status = response.get_json()
-        if status["status"] in ("done", "failed"):
+        if status["status"] in ("done", "failed", "cancelled"):
             return status
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {status['status']} after {timeout} s: {status}")

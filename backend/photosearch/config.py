@@ -46,6 +46,8 @@ class Settings:
     fetch_max_redirects: int = 5
     fetch_retries: int = 2
     fetch_per_host_concurrency: int = 4
+    # Photos of one batch read (fetched) side by side; each host still gets at most the number above.
+    fetch_workers: int = 8
     # Hosts, IPs or CIDR networks that may be fetched even though they are private/loopback.
     fetch_allow: list[str] = field(default_factory=list)
     # Folder ingestion is allowed only below these roots (default: the user's home).

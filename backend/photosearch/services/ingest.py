@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -44,9 +45,14 @@ T = TypeVar("T")
 _STORE_ATTEMPTS = 3  # a batch racing another ingest of the same profile is retried this often
 
 
+# The note on a "done" item whose bytes were stored already (earlier, by another job, or twice in one job).
+ALREADY = "already in the collection"
+
+
 @dataclass
 class Outcome:
-    """What became of one job item: "done" (with the photo it is), "failed" or "skipped" (with why)."""
+    """What became of one job item: "done" (with the photo it is; `error` may hold the ALREADY note),
+    "failed" or "skipped" (with why)."""
 
     status: str
     error: str | None = None
@@ -117,18 +123,20 @@ class Ingestor:
         """Ingest `batch` [(job item id, photo)] into the profile; records and returns each item's outcome."""
         outcomes: dict[int, Outcome] = {}
         read: list[_Read] = []
-        for item_id, photo in batch:
-            try:
-                read.append(self._read(item_id, photo))
-            except _Failed as failed:
-                outcomes[item_id] = failed.outcome
+        # Reads run side by side (fetches wait on the network, not the CPU); the fetcher bounds each host.
+        with ThreadPoolExecutor(max(1, min(len(batch), self.settings.fetch_workers)), "photosearch-read") as pool:
+            for item_id, result in zip((i for i, _ in batch), pool.map(self._read_or_fail, batch), strict=True):
+                if isinstance(result, Outcome):
+                    outcomes[item_id] = result
+                else:
+                    read.append(result)
         stored = self._stored_photos(profile_id, {r.content_hash for r in read})
         self._bring_back(stored.values())
         ready: list[_Ready] = []
         decoded: dict[str, Image.Image] = {}  # the same bytes twice in one batch are decoded once
         for r in read:
             if r.content_hash in stored:
-                outcomes[r.item_id] = Outcome("done", photo_id=stored[r.content_hash])  # already in this profile
+                outcomes[r.item_id] = Outcome("done", ALREADY, stored[r.content_hash])
                 continue
             try:
                 image = decoded.get(r.content_hash) or self._decode(r)
@@ -143,6 +151,12 @@ class Ingestor:
         return outcomes
 
     # -- steps ---------------------------------------------------------------------------------------
+    def _read_or_fail(self, entry: tuple[int, SourcePhoto]) -> _Read | Outcome:
+        try:
+            return self._read(*entry)
+        except _Failed as failed:
+            return failed.outcome
+
     def _read(self, item_id: int, photo: SourcePhoto) -> _Read:
         if photo.skip_reason:
             raise _Failed(Outcome("skipped", photo.skip_reason))
@@ -192,7 +206,8 @@ class Ingestor:
                         self._write_files(photo.id, unique[h].image)
                     ids = {**theirs, **{h: p.id for h, p in photos.items()}}
                     for r in ready:
-                        outcomes[r.item_id] = Outcome("done", photo_id=ids[r.content_hash])
+                        new = r.content_hash in photos and unique[r.content_hash] is r
+                        outcomes[r.item_id] = Outcome("done", None if new else ALREADY, ids[r.content_hash])
                     self._record(session, outcomes)
                     docs = [index_doc(p, p.description) for p in photos.values()]
                 publish_files(self.settings, [p.id for p in photos.values()])  # committed: give them their names

@@ -33,7 +33,7 @@ from sqlalchemy import func, select, update
 
 from photosearch.config import Settings
 from photosearch.errors import Conflict, NotFound, PhotosearchError
-from photosearch.services.ingest import Ingestor
+from photosearch.services.ingest import ALREADY, Ingestor
 from photosearch.services.library import profile_by_name
 from photosearch.sources.base import ListContext, SourcePhoto
 from photosearch.sources.fetch import Fetcher
@@ -62,9 +62,10 @@ class JobStatus:
     title: str  # "12 URLs", "folder /home/me/Pictures", ...: what a person recognises
     status: str  # queued | running | done | failed | cancelled
     total: int
-    done: int
+    done: int  # stored, or found stored already (those also count in `already`)
     failed: int
     skipped: int
+    already: int  # photos whose bytes were in the collection already (or twice in this job)
     error: str | None
     failures: list[JobFailure] = field(default_factory=list)
     created_at: datetime | None = None
@@ -189,6 +190,8 @@ class Jobs:
                 done=counts.get("done", 0),
                 failed=counts.get("failed", 0),
                 skipped=counts.get("skipped", 0),
+                already=session.scalar(select(func.count()).where(
+                    JobItem.job_id == job_id, JobItem.status == "done", JobItem.error == ALREADY)) or 0,
                 error=job.error,
                 failures=failures,
                 created_at=job.created_at,
