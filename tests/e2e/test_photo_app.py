@@ -321,12 +321,17 @@ def test_job_cards(page, server, library, photo_folder: Path) -> None:
     if page.get_by_test_id("source-tab-folder").count() == 0:  # "Add photos" is open while the collection is empty
         page.get_by_test_id("toggle-sources").click()
     page.get_by_test_id("source-tab-folder").click()
+    cards = page.get_by_test_id("job-progress")
+    previous = cards.first.get_attribute("data-job-id") if cards.count() else None
     for _ in range(2):
         page.get_by_test_id("folder-input").fill(str(folder))
         page.get_by_test_id("folder-input").press("Enter")
-        card = page.get_by_test_id("job-progress").first
+        if previous is not None:  # wait for the new job's card before reading its id
+            expect(cards.first).not_to_have_attribute("data-job-id", previous, timeout=INDEX_TIMEOUT_MS)
+        previous = cards.first.get_attribute("data-job-id")
+        card = page.locator(f'[data-testid=job-progress][data-job-id="{previous}"]')
         expect(card).to_have_attribute("data-status", "done", timeout=INDEX_TIMEOUT_MS)
-    final = server.get_json(f"/api/jobs/{card.get_attribute('data-job-id')}")
+    final = server.get_json(f"/api/jobs/{previous}")
     if "already" in final:
         expect(card.get_by_test_id("job-already")).to_contain_text(f"{final['already']} already in the collection")
     assert not page.errors, page.errors  # type: ignore[attr-defined]
