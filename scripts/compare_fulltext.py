@@ -56,7 +56,7 @@ def main() -> None:
         photos = session.scalars(select(Photo).where(Photo.profile_id == profile.id)
                                  .options(selectinload(Photo.description))).all()
         docs = [index_doc(p, p.description) for p in photos]
-        name_of = {p.id: Path(p.source).name for p in photos}
+        name_of = {p.id: Path(p.source.removeprefix("upload:")).name for p in photos}
     engine.dispose()
     by_name = {name: pid for pid, name in name_of.items()}
     captions = raw_captions(args.flickr8k)
