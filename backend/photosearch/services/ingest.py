@@ -36,6 +36,7 @@ from photosearch.storage.index import IndexDoc, PhotoIndex
 from photosearch.storage.models import Description, JobItem, Photo
 from photosearch.units import megabytes
 from photosearch.vision.imageio import decode_image, make_thumbnail, normalised_jpeg
+from photosearch.vision.labels import search_terms
 from photosearch.vision.photo_metadata import PhotoMetadata, read_photo_metadata
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ def index_doc(photo: Photo, description: Description | None) -> IndexDoc:
         profile_id=photo.profile_id,
         caption=(description.caption or "") if description else "",
         alternatives=[a["text"] for a in (description.alternatives or [])[1:]] if description else [],
-        labels=[lab["label"] for lab in (description.labels or [])] if description else [],
+        # Class names plus their plain nouns and categories (cat, bird, animal, food): vision/labels.py.
+        labels=search_terms(description.labels or []) if description else [],
         poster=photo.poster_caption or "",
         hashtags=list(photo.hashtags or []),
         taken_at=photo.taken_at or photo.created_at,  # the date filter sees the date the person sees

@@ -87,3 +87,10 @@ class TextEmbedder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def word_vectors(self, words: list[str]) -> np.ndarray:
+        """Words -> float32 [N, 384]: each word embedded alone, unit length.
+
+        The open-vocabulary captioner's fixed word vectors (vision/captioner/model.py): any English word
+        gets one, so words the captioner never saw in training can be added to it afterwards."""
+        return self.embed([w.replace("_", " ") for w in words])

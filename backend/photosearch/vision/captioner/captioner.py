@@ -69,8 +69,9 @@ class Captioner:
 
     @classmethod
     def from_config(cls, config: CaptionerConfig, state: dict, word_map: WordMap, name: str) -> Captioner:
-        decoder = DecoderWithAttention(config)
-        decoder.load_state_dict({k: v.float() for k, v in state.items()})
+        special = tuple(state["special_ids"].tolist()) if config.word_dim else ()
+        decoder = DecoderWithAttention(config, special_ids=special)
+        decoder.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         return cls(decoder, word_map, name=name)
 
     def caption(self, grid: torch.Tensor, beam_size: int | None = None) -> list[list[Caption]]:

@@ -10,6 +10,15 @@ The first hidden state comes from the mean feature. Training uses teacher forcin
 and the "doubly stochastic" penalty lambda * sum_p (1 - sum_t alpha_tp)² that pushes the model to look at
 every part of the photo over the sentence.
 
+Open vocabulary (Anderson et al. 2017, "Guided Open Vocabulary Image Captioning with Constrained Beam
+Search"): with `word_dim > 0` the decoder owns no word table of its own. Every word is a FIXED pretrained
+vector (all-MiniLM-L6-v2's vector of the word alone, 384-d, unit length; text/embedder.py), held in the
+buffer `word_vectors` [V, W]. The input embedding is a learned linear map of that vector, and the output
+score of word w is  <out_proj(h), v_w> + bias_w.  So a word the training captions never had (giraffe,
+espresso) is added after training by appending its vector (`add_words`): the decoder can read and
+write it at once. Only <pad>, <unk>, <start> and <end> have learned vectors (they mean nothing to MiniLM).
+A new word's bias is copied from its nearest known word (cosine of the vectors).
+
 Attribute names follow sgrvinod's a-PyTorch-Tutorial-to-Image-Captioning, so its checkpoints' decoder
 weights load into this class unchanged (see compat.py).
 
@@ -33,6 +42,7 @@ class CaptionerConfig:
     embed_dim: int = 512
     decoder_dim: int = 512
     dropout: float = 0.5
+    word_dim: int = 0  # > 0: fixed pretrained word vectors of this size (open vocabulary); 0: learned table
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,21 +73,78 @@ class Attention(nn.Module):
 
 
 class DecoderWithAttention(nn.Module):
-    def __init__(self, config: CaptionerConfig) -> None:
+    def __init__(self, config: CaptionerConfig, special_ids: tuple[int, ...] = ()) -> None:
         super().__init__()
         self.config = config
         c = config
         self.attention = Attention(c.encoder_dim, c.decoder_dim, c.attention_dim)
-        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim)
         self.dropout = nn.Dropout(p=c.dropout)
         self.decode_step = nn.LSTMCell(c.embed_dim + c.encoder_dim, c.decoder_dim, bias=True)
         self.init_h = nn.Linear(c.encoder_dim, c.decoder_dim)
         self.init_c = nn.Linear(c.encoder_dim, c.decoder_dim)
         self.f_beta = nn.Linear(c.decoder_dim, c.encoder_dim)  # the gating scalar, one per feature
-        self.fc = nn.Linear(c.decoder_dim, c.vocab_size)
-        self.embedding.weight.data.uniform_(-0.1, 0.1)
-        self.fc.bias.data.fill_(0)
-        self.fc.weight.data.uniform_(-0.1, 0.1)
+        self.open_vocabulary = c.word_dim > 0
+        if self.open_vocabulary:
+            self.register_buffer("word_vectors", torch.zeros(c.vocab_size, c.word_dim))  # fixed, [V, W]
+            self.register_buffer("special_ids", torch.tensor(special_ids or [0], dtype=torch.long))
+            self.special_vectors = nn.Parameter(torch.randn(len(self.special_ids), c.word_dim) * 0.05)
+            self.in_proj = nn.Linear(c.word_dim, c.embed_dim)  # W -> M
+            self.out_proj = nn.Linear(c.decoder_dim, c.word_dim)  # D -> W
+            self.out_bias = nn.Parameter(torch.zeros(c.vocab_size))  # [V]
+            self._table: torch.Tensor | None = None  # word vectors with the special rows, cached in eval
+        else:
+            self.embedding = nn.Embedding(c.vocab_size, c.embed_dim)
+            self.fc = nn.Linear(c.decoder_dim, c.vocab_size)
+            self.embedding.weight.data.uniform_(-0.1, 0.1)
+            self.fc.bias.data.fill_(0)
+            self.fc.weight.data.uniform_(-0.1, 0.1)
+
+    # -- words ---------------------------------------------------------------------------------------
+    def vector_table(self) -> torch.Tensor:
+        """[V, W]: the fixed vectors with the learned special-token rows put in."""
+        if self._table is not None and not self.training:
+            return self._table
+        table = self.word_vectors.index_copy(0, self.special_ids, self.special_vectors)
+        self._table = None if self.training else table.detach()
+        return table
+
+    def train(self, mode: bool = True) -> DecoderWithAttention:
+        if self.open_vocabulary:
+            self._table = None
+        return super().train(mode)
+
+    def embed(self, words: torch.Tensor) -> torch.Tensor:
+        """word ids [...] -> input embeddings [..., M]."""
+        if not self.open_vocabulary:
+            return self.embedding(words)
+        return self.in_proj(self.vector_table()[words])
+
+    def word_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """decoder states [B, D] -> scores of every word [B, V]."""
+        if not self.open_vocabulary:
+            return self.fc(h)
+        return self.out_proj(h) @ self.vector_table().T + self.out_bias
+
+    @property
+    def vocab_size(self) -> int:
+        return self.word_vectors.shape[0] if self.open_vocabulary else self.fc.out_features
+
+    @torch.no_grad()
+    def add_words(self, vectors: torch.Tensor) -> None:
+        """Append words (their fixed vectors [N, W], unit length) after the last id; open vocabulary only.
+
+        Their output bias is the bias of the nearest known non-special word, so a new word starts as likely
+        as the word that means most nearly the same."""
+        if not self.open_vocabulary:
+            raise ValueError("only an open-vocabulary decoder (word_dim > 0) can learn words after training")
+        vectors = vectors.to(self.word_vectors)
+        known = self.word_vectors.clone()
+        known[self.special_ids] = 0.0  # specials are never a neighbour
+        nearest = (vectors @ known.T).argmax(dim=1)  # [N]
+        self.word_vectors = torch.cat([self.word_vectors, vectors])
+        self.out_bias = nn.Parameter(torch.cat([self.out_bias.data, self.out_bias.data[nearest]]))
+        self.config.vocab_size = self.word_vectors.shape[0]
+        self._table = None
 
     def init_state(self, encoder_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean = encoder_out.mean(dim=1)  # [B, E]
@@ -94,8 +161,8 @@ class DecoderWithAttention(nn.Module):
         """One word for every row: words [B] -> (logits [B, V], alpha [B, P], h, c)."""
         context, alpha = self.attention(encoder_out, projected, h)  # [B, E], [B, P]
         gate = torch.sigmoid(self.f_beta(h))  # [B, E]
-        h, c = self.decode_step(torch.cat([self.embedding(words), gate * context], dim=1), (h, c))  # [B, D]
-        return self.fc(self.dropout(h)), alpha, h, c
+        h, c = self.decode_step(torch.cat([self.embed(words), gate * context], dim=1), (h, c))  # [B, D]
+        return self.word_logits(self.dropout(h)), alpha, h, c
 
     def forward(
         self, encoder_out: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor
@@ -113,7 +180,7 @@ class DecoderWithAttention(nn.Module):
         encoder_out, captions = encoder_out[order], captions[order]
         projected = self.attention.project(encoder_out)  # [B, P, A]
         h, c = self.init_state(encoder_out)
-        logits = encoder_out.new_zeros(batch, steps, self.config.vocab_size)
+        logits = encoder_out.new_zeros(batch, steps, self.vocab_size)
         alphas = encoder_out.new_zeros(batch, steps, cells)
         decode_lengths = (lengths - 1).tolist()
         for t in range(steps):

@@ -39,6 +39,19 @@ class WordMap:
             word_to_id[special] = len(word_to_id)
         return cls(word_to_id)
 
+    def special_ids(self) -> tuple[int, ...]:
+        return tuple(self.word_to_id[w] for w in SPECIAL)
+
+    def add(self, words: Iterable[str]) -> list[str]:
+        """Append words not yet in the map (new ids after the last); returns those added, in order."""
+        added = []
+        for word in words:
+            if word not in self.word_to_id:
+                self.word_to_id[word] = len(self.word_to_id)
+                self.id_to_word[self.word_to_id[word]] = word
+                added.append(word)
+        return added
+
     def encode(self, words: list[str], max_len: int) -> list[int]:
         """<start> w1..wn <end> <pad>..., length max_len + 2."""
         ids = [self.word_to_id.get(w, self.unk) for w in words[:max_len]]
