@@ -69,7 +69,7 @@ def greedy(decoder: DecoderWithAttention, grid: torch.Tensor, word_map: WordMap)
         for _ in range(MAX_LEN):
             logits, alpha, h, c = decoder.step(word, grid, projected, h, c)
             logp = logits[0].log_softmax(0)
-            logp[[word_map.pad, word_map.start]] = -math.inf  # not words
+            logp[[word_map.pad, word_map.start, word_map.unk]] = -math.inf  # not words / never shown
             best = int(logp.argmax())
             total += float(logp[best])
             if best == word_map.end:
@@ -82,7 +82,7 @@ def greedy(decoder: DecoderWithAttention, grid: torch.Tensor, word_map: WordMap)
 
 def test_beam_one_is_greedy(decoder: DecoderWithAttention, grids: torch.Tensor, word_map: WordMap) -> None:
     """With k=1 beam search picks the same words, log-probability and attention as a plain greedy loop."""
-    results = beam_search(decoder, grids, word_map, beam_size=1, max_len=MAX_LEN)
+    results = beam_search(decoder, grids, word_map, beam_size=1, max_len=MAX_LEN, no_repeat_ngram=0)
     lengths = set()
     for i, caps in enumerate(results):
         words, total, alphas = greedy(decoder, grids[i : i + 1], word_map)
@@ -191,7 +191,8 @@ class MarkovDecoder(nn.Module):
         return zeros, zeros
 
     def step(
-        self, words: torch.Tensor, enc: torch.Tensor, projected: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+        self, words: torch.Tensor, enc: torch.Tensor, projected: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
+        rows_per_photo: int = 1,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         alpha = enc.new_full((words.shape[0], enc.shape[1]), 1.0 / enc.shape[1])
         return self.table[words], alpha, h, c
@@ -221,3 +222,95 @@ def test_length_normalisation_prefers_the_longer_caption() -> None:
     assert normalised[0].score == pytest.approx(ab_raw / 3, abs=1e-6)
     # Same hypotheses either way: the penalty only changes how finished captions are ranked.
     assert sorted(c.text for c in raw) == sorted(c.text for c in normalised)
+
+
+# -- the rules every caption obeys, the speed rewrite, constraints ------------------------------------------
+def _no_unk_decoder(word_map: WordMap, seed: int = 0) -> DecoderWithAttention:
+    decoder = tiny_decoder(len(word_map), word_map.end, seed=seed)
+    with torch.no_grad():
+        decoder.fc.bias[word_map.unk] = -1e4  # the reference search could pick <unk>; take that out
+    return decoder
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_same_captions_as_the_search_before_the_speed_work(grids: torch.Tensor, word_map: WordMap, k: int) -> None:
+    """One projection per photo, batched attention and dropping finished photos change no caption or score."""
+    from reference_beam import beam_search as reference_search  # tests/unit is on sys.path under pytest
+
+    for seed in (0, 1, 2):
+        decoder = _no_unk_decoder(word_map, seed)
+        new = beam_search(decoder, grids, word_map, beam_size=k, max_len=MAX_LEN, no_repeat_ngram=0)
+        old = reference_search(decoder, grids, word_map, beam_size=k, max_len=MAX_LEN)
+        for caps_new, caps_old in zip(new, old, strict=True):
+            assert [c.words for c in caps_new] == [c.words for c in caps_old]
+            for a, b in zip(caps_new, caps_old, strict=True):
+                assert a.score == pytest.approx(b.score, abs=1e-5)
+                torch.testing.assert_close(a.alphas, b.alphas)
+
+
+def test_never_unk_even_when_it_is_the_likeliest_word(grids: torch.Tensor, word_map: WordMap) -> None:
+    decoder = tiny_decoder(len(word_map), word_map.end, seed=2)
+    with torch.no_grad():
+        decoder.fc.bias[word_map.unk] = 8.0  # <unk> would win every step
+    for caps in beam_search(decoder, grids, word_map, beam_size=4, max_len=8):
+        for cap in caps:
+            assert UNK not in cap.words and cap.words
+            assert cap.alphas.shape == (len(cap.words), CELLS)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_no_ngram_occurs_twice(word_map: WordMap, n: int) -> None:
+    """A decoder that loves 'w00 w01 w00 w01 ...' still never repeats an n-gram, and keeps k alternatives."""
+    vocab = len(word_map)
+    a, b = word_map.word_to_id["w00"], word_map.word_to_id["w01"]
+    table = torch.full((vocab, vocab), -4.0)
+    table[:, word_map.end] = -6.0
+    table[word_map.start, a] = 3.0
+    table[a, b] = 3.0
+    table[b, a] = 3.0
+    decoder, grid = MarkovDecoder(table), torch.zeros(2, 3, 4)
+    unblocked = beam_search(decoder, grid, word_map, beam_size=3, max_len=10, no_repeat_ngram=0)
+    assert unblocked[0][0].words[:4] == ["w00", "w01", "w00", "w01"]  # the construction
+    for caps in beam_search(decoder, grid, word_map, beam_size=3, max_len=10, no_repeat_ngram=n):
+        assert len(caps) == 3
+        for cap in caps:
+            grams = [tuple(cap.words[i : i + n]) for i in range(len(cap.words) - n + 1)]
+            assert len(grams) == len(set(grams)), cap.words
+
+
+def test_constraints_put_the_word_in_every_caption(decoder: DecoderWithAttention, grids: torch.Tensor,
+                                                   word_map: WordMap) -> None:
+    """Each photo's required words appear in all its captions; a photo without constraints is unchanged."""
+    ids = word_map.word_to_id
+    plain = beam_search(decoder, grids, word_map, beam_size=3, max_len=MAX_LEN)
+    # A word the unconstrained captions of photo 0 do not use, and two for photo 1.
+    unused = [w for w in (f"w{i:02d}" for i in range(16)) if w not in {x for c in plain[0] for x in c.words}]
+    constraints = [[[ids[unused[0]]]], [[ids["w05"]], [ids["w09"]]], [], [], []]
+    constrained = beam_search(decoder, grids, word_map, beam_size=3, max_len=MAX_LEN, constraints=constraints)
+    for cap in constrained[0]:
+        assert unused[0] in cap.words and cap.met == 1 and cap.constraints == 1
+    for cap in constrained[1]:
+        assert "w05" in cap.words and "w09" in cap.words and cap.met == 2
+    for i in (2, 3, 4):
+        assert [c.words for c in constrained[i]] == [c.words for c in plain[i]]
+        assert [c.score for c in constrained[i]] == pytest.approx([c.score for c in plain[i]], abs=1e-5)
+
+
+def test_constrained_batched_equals_alone(decoder: DecoderWithAttention, grids: torch.Tensor,
+                                          word_map: WordMap) -> None:
+    ids = word_map.word_to_id
+    constraints = [[[ids["w03"]]], [[ids["w05"], ids["w06"]], [ids["w09"]]], [[ids["w01"]]], [], [[ids["w15"]]]]
+    batched = beam_search(decoder, grids, word_map, beam_size=3, max_len=MAX_LEN, constraints=constraints)
+    for i, caps in enumerate(batched):
+        alone = beam_search(decoder, grids[i : i + 1], word_map, beam_size=3, max_len=MAX_LEN,
+                            constraints=[constraints[i]])[0]
+        assert [c.words for c in caps] == [c.words for c in alone]
+        assert [c.score for c in caps] == pytest.approx([c.score for c in alone], abs=1e-5)
+
+
+def test_unreachable_constraint_falls_back_to_the_best_it_met(grids: torch.Tensor, word_map: WordMap) -> None:
+    """If max_len comes before a constraint is met, the photo still gets captions, marked as not meeting it."""
+    decoder = tiny_decoder(len(word_map), word_map.end, seed=0)
+    target = word_map.unk  # never proposed, so this constraint cannot be met
+    caps = beam_search(decoder, grids[:1], word_map, beam_size=2, max_len=4, constraints=[[[target]]])[0]
+    assert caps and all(c.met == 0 and c.constraints == 1 and len(c.words) == 4 for c in caps)

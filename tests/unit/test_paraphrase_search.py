@@ -26,7 +26,7 @@ PHOTOS = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycl
 # query -> the photo it must find
 PARAPHRASES = {
     "a kitty": "chelsea.png",
-    "a motorbike": "motorcycle_left.png",
+    "a chopper": "motorcycle_left.png",  # not "a motorbike": that is now a label noun (moped -> motorbike)
     "a spacecraft taking off": "rocket.jpg",
 }
 

@@ -1,27 +1,41 @@
-"""Batched beam search: many photos and all their beams advance together, one decoder step per word.
+"""Batched beam search, optionally constrained: many photos advance together, one decoder step per word.
 
-Layout: row r of every [R, ...] tensor is beam (r % k) of photo (r // k); R = B * k.
-At each step every live beam proposes its V next words; per photo we rank the k * V extensions by the
-summed log-probability and take the best 2k. Of those, extensions ranked in the top k that end with <end>
-become finished hypotheses; the best k that do not end continue. Keeping 2k candidates means a photo
-always has k live beams (the seed's search shrank its beam each time one finished).
-
-A photo stops once it has k finished hypotheses. Captions are ranked by length-normalised score
+Plain search. Each photo keeps k live hypotheses ("beams"). At each step every beam proposes its V next
+words; per photo we rank the k * V extensions by summed log-probability and take the best 2k. Of those,
+extensions ranked in the top k that end with <end> become finished hypotheses; the best k that do not end
+continue (so a photo always has k live beams). A photo stops once it has n_best finished hypotheses and
+leaves the batch. Captions are ranked by the length-normalised score
     score = sum of log-probs / (number of words + 1) ** length_penalty
-(the seed ranked by the raw sum, which prefers short captions). If max_len is reached before a photo has
-finished anything, its live beams are returned as they are, so there is always a caption.
+If max_len comes first, the live beams are returned as they are, so there is always a caption.
+With k = 1 this is greedy decoding. Deterministic: torch.topk breaks ties the same way every run.
 
-With k = 1 this is exactly greedy decoding. Deterministic: torch.topk breaks ties the same way every run.
+Rules every hypothesis obeys: <unk> is never proposed (the product never shows "a <unk> <unk>"), nor
+<pad>/<start>; and no n-gram of `no_repeat_ngram` words occurs twice ("a white shirt and white shirt and").
+
+Constrained search (Anderson et al. 2017, "Guided Open Vocabulary Image Captioning with Constrained Beam
+Search"). A photo may come with up to a few constraints, each a set of word ids of which the caption must
+use one (e.g. {"giraffe"}). Its hypotheses are kept in 2^c groups, one per subset of constraints met so far,
+k beams each. An extension moves a beam to the group of the constraints it has met after the new word; each
+group keeps the best k extensions that land in it, and only the group that has met every constraint may
+end a caption. So the search looks for the likeliest sentence that uses the word, rather than pasting the
+word into the likeliest sentence. If no hypothesis meets them all by max_len, the captions come from the
+group that met the most (the caller can tell from `Caption.met`).
+
+Layout: rows of the per-step tensors are (photo, group, beam) in that order; a photo's grid and its
+attention projection are stored once and shared by its G * k rows (model.Attention).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import torch
 
 from photosearch.vision.captioner.model import DecoderWithAttention
 from photosearch.vision.captioner.wordmap import WordMap
+
+NO_REPEAT_NGRAM = 3
 
 
 @dataclass
@@ -30,10 +44,28 @@ class Caption:
     score: float  # length-normalised log-probability (higher is better)
     logprob: float  # summed log-probability
     alphas: torch.Tensor  # [len(words), P] attention over the grid for each word
+    met: int = 0  # how many of the photo's constraints the caption uses
+    constraints: int = 0  # how many constraints the photo had
+    ids: list[int] = field(default_factory=list, repr=False)
 
     @property
     def text(self) -> str:
         return " ".join(self.words)
+
+
+def _ban_repeats(logprobs: torch.Tensor, seqs: torch.Tensor, n: int) -> None:
+    """In place: -inf for every word that would complete an n-gram the row already contains.
+
+    logprobs [R, V]; seqs [R, t] the words so far."""
+    t = seqs.shape[1]
+    if n <= 0 or t < n:
+        return
+    windows = seqs.unfold(1, n, 1)  # [R, t - n + 1, n]
+    tail = seqs[:, t - n + 1 :]  # [R, n - 1] the last n-1 words
+    match = (windows[:, :, : n - 1] == tail.unsqueeze(1)).all(dim=2)  # [R, W]
+    rows, cols = match.nonzero(as_tuple=True)
+    if rows.numel():
+        logprobs[rows, windows[rows, cols, n - 1]] = float("-inf")
 
 
 @torch.inference_mode()
@@ -45,31 +77,55 @@ def beam_search(
     max_len: int = 30,
     length_penalty: float = 1.0,
     n_best: int | None = None,
+    no_repeat_ngram: int = NO_REPEAT_NGRAM,
+    constraints: Sequence[Sequence[Sequence[int]]] | None = None,
 ) -> list[list[Caption]]:
-    """encoder_out [B, P, E] -> for each photo its n_best (default k) captions, best first."""
+    """encoder_out [B, P, E] -> for each photo its n_best (default k) captions, best first.
+
+    constraints[b] = the constraints of photo b, each a list of word ids (any one satisfies it).
+    Photos with fewer constraints than others in the batch treat the missing ones as met."""
     decoder.eval()
     k = beam_size
     n_best = n_best or k
     batch, cells, _ = encoder_out.shape
     device = encoder_out.device
-    rows = batch * k
+    inf = float("-inf")
 
-    enc = encoder_out.repeat_interleave(k, dim=0)  # [R, P, E]
-    projected = decoder.attention.project(enc)  # [R, P, A]
-    h, c = decoder.init_state(enc)  # [R, D]
-    words = torch.full((rows,), word_map.start, dtype=torch.long, device=device)  # [R]
-    # All beams of a photo start identical: only beam 0 may propose, or the top-k would be k copies.
-    scores = torch.full((batch, k), float("-inf"), device=device)
-    scores[:, 0] = 0.0
-    scores = scores.view(rows)  # [R]
-    seqs = torch.empty((rows, 0), dtype=torch.long, device=device)  # [R, t]
-    seq_alphas = torch.empty((rows, 0, cells), device=device)  # [R, t, P]
+    n_cons = max((len(c) for c in constraints), default=0) if constraints else 0
+    groups = 1 << n_cons  # G
+    full = groups - 1  # the group that has met every constraint
+    m = groups * k  # rows per photo
+    # bits[b, w] = which constraints of photo b word w meets; start[b] = the constraints photo b lacks.
+    vocab = decoder.vocab_size if hasattr(decoder, "vocab_size") else len(word_map)
+    bits = torch.zeros((batch, vocab), dtype=torch.long, device=device) if n_cons else None
+    start_group = torch.zeros(batch, dtype=torch.long, device=device)
+    for b in range(batch if n_cons else 0):
+        photo_cons = list(constraints[b])
+        for j in range(n_cons):
+            if j < len(photo_cons) and photo_cons[j]:
+                bits[b, torch.tensor(list(photo_cons[j]), device=device)] |= 1 << j
+            else:
+                start_group[b] |= 1 << j
+    group_of_row = torch.arange(groups, device=device).repeat_interleave(k)  # [m]
 
+    enc = encoder_out  # [b, P, E], one per active photo
+    projected = decoder.attention.project(enc)  # [b, P, A]
+    h, c = decoder.init_state(enc)  # [b, D]
+    h, c = h.repeat_interleave(m, dim=0), c.repeat_interleave(m, dim=0)  # [b*m, D]
+    words = torch.full((batch * m,), word_map.start, dtype=torch.long, device=device)
+    # Only beam 0 of each photo's starting group is alive: otherwise the top-k would be k copies.
+    scores = torch.full((batch, m), inf, device=device)
+    scores[torch.arange(batch, device=device), start_group * k] = 0.0
+    seqs = torch.empty((batch * m, 0), dtype=torch.long, device=device)
+    seq_alphas = torch.empty((batch * m, 0, cells), device=device)
+    active = torch.arange(batch, device=device)  # photo of each active slot
     finished: list[list[Caption]] = [[] for _ in range(batch)]
-    done = torch.zeros(batch, dtype=torch.bool, device=device)
-    photo_offsets = (torch.arange(batch, device=device) * k).unsqueeze(1)  # [B, 1]
+    banned = [word_map.pad, word_map.start, word_map.unk]
 
-    def finish(photo: int, row: int, total: float, word_seq: list[int], alphas: torch.Tensor) -> None:
+    def met_count(group: int, photo: int) -> int:
+        return bin(group & ~int(start_group[photo])).count("1")
+
+    def finish(photo: int, total: float, word_seq: list[int], alphas: torch.Tensor, group: int) -> None:
         n = len(word_seq)
         finished[photo].append(
             Caption(
@@ -77,49 +133,76 @@ def beam_search(
                 score=total / (n + 1) ** length_penalty,  # +1 counts the <end> token
                 logprob=total,
                 alphas=alphas[:n].cpu(),
+                met=met_count(group, photo),
+                constraints=len(constraints[photo]) if constraints else 0,
+                ids=word_seq,
             )
         )
 
     for _step in range(max_len):
-        logits, alpha, h, c = decoder.step(words, enc, projected, h, c)  # [R, V], [R, P]
-        vocab = logits.shape[1]
-        logprobs = logits.log_softmax(dim=1)  # [R, V]
-        # <pad> and <start> are never a next word (decode() would drop them and misalign words and alphas).
-        logprobs[:, [word_map.pad, word_map.start]] = float("-inf")
-        candidates = scores.unsqueeze(1) + logprobs  # [R, V]
-        top_scores, top_ids = candidates.view(batch, k * vocab).topk(2 * k, dim=1)  # [B, 2k]
-        from_beam = top_ids // vocab  # [B, 2k] which beam of the photo
-        next_word = top_ids % vocab  # [B, 2k]
-        is_end = next_word == word_map.end
+        b = active.shape[0]
+        logits, alpha, h, c = decoder.step(words, enc, projected, h, c, rows_per_photo=m)  # [b*m, V], [b*m, P]
+        logprobs = logits.float().log_softmax(dim=1)  # [b*m, V]
+        vocab = logprobs.shape[1]
+        logprobs[:, banned] = inf
+        _ban_repeats(logprobs, seqs, no_repeat_ngram)
+        if groups > 1:  # only a hypothesis that met every constraint may end
+            logprobs[(group_of_row != full).repeat(b), word_map.end] = inf
+        candidates = (scores.view(b * m, 1) + logprobs).view(b, groups, k * vocab)  # [b, G, k*V]
 
-        # Finished hypotheses: <end> within the top k of a photo still searching.
-        for photo, rank in (is_end[:, :k] & ~done.unsqueeze(1)).nonzero().tolist():
-            row = photo * k + int(from_beam[photo, rank])
-            if top_scores[photo, rank] == float("-inf"):
-                continue
-            finish(photo, row, float(top_scores[photo, rank]), seqs[row].tolist(), seq_alphas[row])
-        done |= torch.tensor([len(f) >= n_best for f in finished], device=device)
+        new_scores, src_rows, new_words = [], [], []
+        for g in range(groups):
+            if groups > 1:
+                # Extensions landing in group g: from group s with word w where s | bits(w) == g.
+                landing = (torch.arange(groups, device=device).view(1, groups, 1) | bits[active].unsqueeze(1)) == g
+                masked = candidates.view(b, groups, k, vocab).masked_fill(~landing.unsqueeze(2), inf)
+                flat = masked.view(b, m * vocab)
+            else:
+                flat = candidates.view(b, m * vocab)
+            top_scores, top_ids = flat.topk(2 * k, dim=1)  # [b, 2k]
+            from_row = top_ids // vocab  # row within the photo
+            next_word = top_ids % vocab
+            is_end = next_word == word_map.end
+            if g == full:
+                for slot, rank in is_end[:, :k].nonzero().tolist():
+                    if top_scores[slot, rank] == inf:
+                        continue
+                    row = slot * m + int(from_row[slot, rank])
+                    finish(int(active[slot]), float(top_scores[slot, rank]), seqs[row].tolist(), seq_alphas[row], g)
+            keep = (~is_end).to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :k]  # [b, k]
+            new_scores.append(top_scores.gather(1, keep))
+            src_rows.append(from_row.gather(1, keep))
+            new_words.append(next_word.gather(1, keep))
+
+        done = torch.tensor([len(finished[int(p)]) >= n_best for p in active], device=device)
         if bool(done.all()):
+            active = active[:0]
             break
+        scores = torch.stack(new_scores, dim=1).view(b, m)
+        src = (torch.arange(b, device=device).unsqueeze(1) * m + torch.stack(src_rows, dim=1).view(b, m))  # [b, m]
+        words_next = torch.stack(new_words, dim=1).view(b, m)
+        # Photos with all their captions leave the batch; the rest carry their rows forward.
+        still = (~done).nonzero().squeeze(1)
+        src = src[still].view(-1)
+        scores = scores[still]
+        words = words_next[still].view(-1)
+        seqs = torch.cat([seqs[src], words.unsqueeze(1)], dim=1)
+        seq_alphas = torch.cat([seq_alphas[src], alpha[src].unsqueeze(1)], dim=1)
+        h, c = h[src], c[src]
+        enc, projected, active = enc[still], projected[still], active[still]
 
-        # Live beams: the best k candidates that do not end (a stable sort keeps rank order).
-        keep = (~is_end).to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :k]  # [B, k]
-        src_rows = (photo_offsets + from_beam.gather(1, keep)).view(rows)  # [R]
-        scores = top_scores.gather(1, keep).view(rows)
-        scores[done.repeat_interleave(k)] = float("-inf")  # finished photos stop proposing
-        words = next_word.gather(1, keep).view(rows)
-        seqs = torch.cat([seqs[src_rows], words.unsqueeze(1)], dim=1)
-        seq_alphas = torch.cat([seq_alphas[src_rows], alpha[src_rows].unsqueeze(1)], dim=1)
-        h, c = h[src_rows], c[src_rows]
-    else:
-        # max_len reached: photos short of n_best take their live beams as they stand.
-        for photo in range(batch):
-            if done[photo]:
+    # max_len reached: photos short of n_best take their live beams, from the group that met the most.
+    for slot, photo in enumerate(active.tolist()):
+        if len(finished[photo]) >= n_best:
+            continue
+        order = sorted(range(groups), key=lambda g: (bin(g).count("1"), g), reverse=True)
+        for g in order:
+            rows = [slot * m + g * k + beam for beam in range(k) if scores[slot, g * k + beam] > inf]
+            if not rows:
                 continue
-            for beam in range(k):
-                row = photo * k + beam
-                if scores[row] > float("-inf"):
-                    finish(photo, row, float(scores[row]), seqs[row].tolist(), seq_alphas[row])
+            for row in rows:
+                finish(photo, float(scores.view(-1)[row]), seqs[row].tolist(), seq_alphas[row], g)
+            break
 
     for photo_caps in finished:
         photo_caps.sort(key=lambda cap: cap.score, reverse=True)

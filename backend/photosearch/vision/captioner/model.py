@@ -63,13 +63,19 @@ class Attention(nn.Module):
         return self.encoder_att(encoder_out)
 
     def forward(
-        self, encoder_out: torch.Tensor, projected: torch.Tensor, hidden: torch.Tensor
+        self, encoder_out: torch.Tensor, projected: torch.Tensor, hidden: torch.Tensor, rows_per_photo: int = 1
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        # encoder_out [B, P, E], projected [B, P, A], hidden [B, D]
-        scores = self.full_att(self.relu(projected + self.decoder_att(hidden).unsqueeze(1))).squeeze(2)  # [B, P]
-        alpha = scores.softmax(dim=1)  # [B, P]
-        context = (encoder_out * alpha.unsqueeze(2)).sum(dim=1)  # [B, E]
-        return context, alpha
+        """hidden [R, D] with R = B * rows_per_photo (rows of a photo adjacent) -> context [R, E], alpha [R, P].
+
+        encoder_out [B, P, E] and projected [B, P, A] hold each photo ONCE; its rows (beam search's
+        hypotheses) share them, so the photo is never copied per row and the weighted sum is one batched
+        matrix product per photo."""
+        batch, cells, _ = encoder_out.shape
+        query = self.decoder_att(hidden).view(batch, rows_per_photo, 1, -1)  # [B, m, 1, A]
+        scores = self.full_att(self.relu(projected.unsqueeze(1) + query)).squeeze(3)  # [B, m, P]
+        alpha = scores.softmax(dim=2)  # [B, m, P]
+        context = torch.bmm(alpha, encoder_out)  # [B, m, E]
+        return context.view(-1, encoder_out.shape[2]), alpha.view(-1, cells)
 
 
 class DecoderWithAttention(nn.Module):
@@ -157,9 +163,10 @@ class DecoderWithAttention(nn.Module):
         projected: torch.Tensor,
         h: torch.Tensor,
         c: torch.Tensor,
+        rows_per_photo: int = 1,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One word for every row: words [B] -> (logits [B, V], alpha [B, P], h, c)."""
-        context, alpha = self.attention(encoder_out, projected, h)  # [B, E], [B, P]
+        """One word for every row: words [R] -> (logits [R, V], alpha [R, P], h, c), R = B * rows_per_photo."""
+        context, alpha = self.attention(encoder_out, projected, h, rows_per_photo)  # [R, E], [R, P]
         gate = torch.sigmoid(self.f_beta(h))  # [B, E]
         h, c = self.decode_step(torch.cat([self.embed(words), gate * context], dim=1), (h, c))  # [B, D]
         return self.word_logits(self.dropout(h)), alpha, h, c
