@@ -128,6 +128,31 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def cmd_redescribe(args: argparse.Namespace) -> None:
+    """Describe the photos of one profile (or every profile) again with today's models, as a job."""
+    from tqdm import tqdm
+
+    services = _services(args)
+    names = [args.name] if args.name else [p["name"] for p in services.library.profiles()]
+    for name in names:
+        services.library.profile_id(name)  # NotFound for an unknown profile
+        job_id = services.jobs.create_job(name, "redescribe", {})
+        bar = tqdm(total=0, unit="photo", desc=f"redescribing {name}", disable=args.quiet)
+
+        def progress(status: JobStatus, bar=bar) -> None:  # noqa: ANN001 - one bar per profile
+            bar.total = status.total
+            bar.n = status.processed
+            bar.set_postfix(failed=status.failed, skipped=status.skipped)
+            bar.refresh()
+
+        status = services.jobs.run_job(job_id, progress)
+        bar.close()
+        print(f"{name}: {status.status}: {status.done} photos described again, {status.skipped} already "
+              f"current, {status.failed} failed" + (f" ({status.error})" if status.error else ""))
+        if status.status == "failed":
+            raise SystemExit(1)
+
+
 def _dest(source: Source) -> str:
     return source.cli_option.lstrip("-").replace("-", "_")
 
@@ -367,6 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("purge", parents=[common], help="remove deleted photos for good now (database, index, files)")
     p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("redescribe", parents=[common], help="describe stored photos again with today's models")
+    p.add_argument("name", nargs="?", help="one profile (default: every profile)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_redescribe)
 
     p = sub.add_parser("reindex", parents=[common], help="rebuild the full-text index from the database")
     p.set_defaults(func=cmd_reindex)

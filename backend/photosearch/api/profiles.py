@@ -100,3 +100,10 @@ def instagram_export(name: str):
     if file is None or not file.filename:
         raise InvalidInput("choose the ZIP file of your Instagram data export (form field 'file')")
     return _upload(name, "instagram", [file], only={".zip"})
+
+
+@bp.post("/profiles/<name>/redescribe")
+def redescribe(name: str):
+    """Describe every photo of the profile again with today's models: a job, like an ingest."""
+    services().library.profile_id(name)  # 404 for an unknown profile
+    return _start(name, "redescribe", {})

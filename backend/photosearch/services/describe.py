@@ -7,6 +7,11 @@
     caption text ──MiniLM──> text vector (query <-> caption similarity)
 
 Each model is optional (weights missing -> that part is None) so the app still works with labels only.
+
+Grounding (vision/captioner/grounding.py): the classifier's confident label nouns (at most two) are words
+the caption must use (constrained beam search); every description also gets a sentence made from the labels
+alone and a confidence for the caption. `shown` says which one the product puts on the card and in the alt
+text: the caption when its confidence reaches SHOW_CAPTION_MIN, else the grounded sentence.
 """
 
 from __future__ import annotations
@@ -17,6 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from photosearch.vision.captioner.grounding import (
+    SHOW_CAPTION_MIN,
+    caption_confidence,
+    confident_nouns,
+    grounded_sentence,
+    noun_masses,
+)
 from photosearch.vision.labels import top_labels
 
 ALTERNATIVES = 5  # captions kept per photo (the beam size)
@@ -31,6 +43,14 @@ class PhotoDescription:
     image_vector: np.ndarray | None  # [d] float32, normalised
     text_vector: np.ndarray | None  # [384] float32, normalised
     model: str
+    caption_confidence: float | None = None  # 0..1, grounding.caption_confidence
+    grounded_caption: str | None = None  # the labels' own sentence ("A photo of an espresso.")
+    shown: str = "caption"  # "caption" | "grounded": which the card title and alt text use
+    caption_model: str | None = None  # the captioner's name@version that wrote the caption
+
+    @property
+    def display_caption(self) -> str | None:
+        return self.grounded_caption if self.shown == "grounded" else self.caption
 
 
 class Describer:
@@ -70,7 +90,15 @@ class Describer:
         with self._lock:
             features = self.encoder.encode(images)
             labels = top_labels(features.logits) if features.logits is not None else [[] for _ in images]
-            captions = self.captioner.caption(features.grid) if self.captioner else [[] for _ in images]
+            masses = (
+                [noun_masses(p) for p in features.logits.float().softmax(dim=1)]
+                if features.logits is not None
+                else [[] for _ in images]
+            )
+            required = [[n.noun for n in confident_nouns(m)] for m in masses]
+            captions = (
+                self.captioner.caption(features.grid, required=required) if self.captioner else [[] for _ in images]
+            )
             image_vectors = (
                 self.retrieval.image_vectors(features.grid) if self.retrieval else [None] * len(images)
             )
@@ -83,6 +111,9 @@ class Describer:
         for i in range(len(images)):
             caps = captions[i]
             best = caps[0] if caps else None
+            confidence = caption_confidence(best.words, best.logprob, masses[i]) if best else None
+            grounded = grounded_sentence(masses[i]) if masses[i] else None
+            shown = "caption" if best and (confidence >= SHOW_CAPTION_MIN or grounded is None) else "grounded"
             out.append(
                 PhotoDescription(
                     labels=labels[i],
@@ -101,6 +132,10 @@ class Describer:
                     text_vector=None if text_vectors[i] is None or not texts[i]
                     else np.asarray(text_vectors[i], np.float32),
                     model=self.model_name,
+                    caption_confidence=confidence,
+                    grounded_caption=grounded,
+                    shown=shown if (best or grounded) else "caption",
+                    caption_model=self.captioner.name if self.captioner else None,
                 )
             )
         return out

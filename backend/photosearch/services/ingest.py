@@ -243,6 +243,9 @@ class Ingestor:
             attention=desc.attention,
             labels=desc.labels,
             model=desc.model,
+            caption_confidence=desc.caption_confidence,
+            grounded_caption=desc.grounded_caption,
+            caption_model=desc.caption_model,
             image_vector=None if desc.image_vector is None else desc.image_vector.tobytes(),
             text_vector=None if desc.text_vector is None else desc.text_vector.tobytes(),
         )

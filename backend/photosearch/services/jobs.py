@@ -33,6 +33,7 @@ from sqlalchemy import func, select, update
 
 from photosearch.config import Settings
 from photosearch.errors import Conflict, NotFound, PhotosearchError
+from photosearch.services import redescribe
 from photosearch.services.ingest import ALREADY, Ingestor
 from photosearch.services.library import profile_by_name
 from photosearch.sources.base import ListContext, SourcePhoto
@@ -114,7 +115,8 @@ class Jobs:
 
     # -- creating and queueing -----------------------------------------------------------------------
     def create_job(self, profile_name: str, kind: str, spec: dict) -> int:
-        source(kind)  # an unknown kind is refused before anything is stored
+        if kind != redescribe.KIND:  # redescribe reads the library itself (services/redescribe.py)
+            source(kind)  # an unknown kind is refused before anything is stored
         with self.db.session() as session:
             job = Job(profile_id=profile_by_name(session, profile_name).id, kind=kind, spec=spec, status="queued")
             session.add(job)
@@ -222,6 +224,13 @@ class Jobs:
         if not claimed:  # finished or cancelled meanwhile
             _remove_uploads(spec)
             return self.job_status(job_id)
+        if kind == redescribe.KIND:
+            redescribe.run(self, job_id, profile_id, progress)
+            self._finish(job_id, "done", None)
+            status = self.job_status(job_id)
+            if progress:
+                progress(status)
+            return status
         try:
             photos = source(kind).photos(spec, ListContext(self.settings, self.fetch))
         except PhotosearchError as exc:
@@ -291,6 +300,8 @@ def _remove_uploads(spec: dict) -> None:
 
 
 def _title(kind: str, spec: dict) -> str:
+    if kind == redescribe.KIND:
+        return "Describe again with today's models"
     try:
         return source(kind).title(spec)
     except (PhotosearchError, KeyError, TypeError):  # a job of a kind this version no longer knows

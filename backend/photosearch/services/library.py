@@ -18,7 +18,7 @@ from photosearch.config import Settings
 from photosearch.errors import Conflict, InvalidInput, NotFound
 from photosearch.storage.db import Database
 from photosearch.storage.index import PhotoIndex
-from photosearch.storage.models import Job, Photo, Profile
+from photosearch.storage.models import Description, Job, Photo, Profile
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_DISPLAY_NAME = 200
@@ -97,6 +97,8 @@ class PhotoSummary:
     added_at: datetime | None
     width: int
     height: int
+    # {"caption", "caption_confidence", "grounded_caption", "shown": "caption"|"grounded"}: description_json
+    description: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -122,6 +124,20 @@ def profile_info(profile: Profile, photo_count: int) -> ProfileInfo:
     return ProfileInfo(profile.name, profile.display_name or profile.name, photo_count, _utc(profile.created_at))
 
 
+def description_json(d: Description | None) -> dict:
+    """The caption, how far to trust it, the labels' own sentence, and which one the card shows
+    (vision/captioner/grounding.py). Descriptions written before grounding have no confidence: caption."""
+    if d is None:
+        return {"caption": None, "caption_confidence": None, "grounded_caption": None, "shown": "caption"}
+    from photosearch.vision.captioner.grounding import SHOW_CAPTION_MIN  # keeps torch out of API start-up
+
+    confidence = d.caption_confidence
+    unsure = confidence is not None and confidence < SHOW_CAPTION_MIN
+    shown = "grounded" if d.grounded_caption and (unsure or not d.caption) else "caption"
+    return {"caption": d.caption, "caption_confidence": confidence, "grounded_caption": d.grounded_caption,
+            "shown": shown}
+
+
 def _summary_fields(photo: Photo, profile_name: str) -> dict:
     d = photo.description
     return dict(
@@ -129,6 +145,7 @@ def _summary_fields(photo: Photo, profile_name: str) -> dict:
         profile=profile_name,
         source=photo.source,
         caption=d.caption if d else None,
+        description=description_json(d),
         labels=list(d.labels or []) if d else [],
         poster_caption=photo.poster_caption,
         taken_at=_utc(photo.taken_at or photo.created_at),

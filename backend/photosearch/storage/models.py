@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -96,6 +97,11 @@ class Description(Base):
     attention: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {"grid", "words", "maps"}
     labels: Mapped[list] = mapped_column(JSON, default=list)  # [{"label", "score"}], top-5
     model: Mapped[str] = mapped_column(String(128))  # which models wrote this (name + version)
+    # Grounding (vision/captioner/grounding.py): how far to trust the caption, the labels' own sentence,
+    # and the captioner name@version that wrote the caption (`photosearch redescribe` updates older ones).
+    caption_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grounded_caption: Mapped[str | None] = mapped_column(Text, nullable=True)
+    caption_model: Mapped[str | None] = mapped_column(String(128), nullable=True)
     image_vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # joint image-text space
     text_vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # MiniLM of the caption text
 

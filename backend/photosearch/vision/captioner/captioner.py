@@ -2,6 +2,11 @@
 
     captioner = Captioner.load()                     # the package's weights, no download
     captions = captioner.caption(features.grid)      # [B, P, E] -> per photo, k captions best first
+    captions = captioner.caption(features.grid, required=[["giraffe"], []])   # photo 0 must say giraffe
+
+`required` words (the classifier's confident label nouns, grounding.py) become constraints of the beam
+search (beam.py); words the decoder does not know are skipped (an open-vocabulary decoder knows every label
+noun). `captioner.name` carries the weights' version, stored with every description.
 
 `Captioner.load(path, word_map)` also takes the seed's sgrvinod checkpoints (see compat.py); those come
 with their own ResNet-101 encoder, available as `captioner.encoder`.
@@ -64,8 +69,9 @@ class Captioner:
         words = WordMap.load(word_map_path)
         from photosearch.vision.captioner.compat import load_checkpoint
 
-        decoder, encoder_name, encoder = load_checkpoint(path, len(words), device)
-        return cls(decoder, words, name=path.stem, encoder_name=encoder_name, encoder=encoder, **options)
+        decoder, encoder_name, encoder, version = load_checkpoint(path, len(words), device)
+        name = f"{path.stem}@{version}" if version else path.stem
+        return cls(decoder, words, name=name, encoder_name=encoder_name, encoder=encoder, **options)
 
     @classmethod
     def from_config(cls, config: CaptionerConfig, state: dict, word_map: WordMap, name: str) -> Captioner:
@@ -74,14 +80,32 @@ class Captioner:
         decoder.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         return cls(decoder, word_map, name=name)
 
-    def caption(self, grid: torch.Tensor, beam_size: int | None = None) -> list[list[Caption]]:
-        """grid [B, P, E] encoder features -> for each photo its beam_size captions, best first."""
+    def known(self, word: str) -> bool:
+        return word in self.word_map.word_to_id
+
+    def caption(
+        self, grid: torch.Tensor, beam_size: int | None = None, required: list[list[str]] | None = None
+    ) -> list[list[Caption]]:
+        """grid [B, P, E] encoder features -> for each photo its beam_size captions, best first.
+
+        required[b]: words photo b's captions must each use (unknown words are dropped). Photos are searched
+        in groups of equal constraint count, so photos without any pay nothing for the others'."""
         device = next(self.decoder.parameters()).device
-        return beam_search(
-            self.decoder,
-            grid.to(device, torch.float32),
-            self.word_map,
-            beam_size=beam_size or self.beam_size,
-            max_len=self.max_len,
-            length_penalty=self.length_penalty,
-        )
+        grid = grid.to(device, torch.float32)
+        ids = [[[self.word_map.word_to_id[w]] for w in words if self.known(w)] for words in (required or [])]
+        ids += [[] for _ in range(grid.shape[0] - len(ids))]
+        out: list[list[Caption]] = [[] for _ in range(grid.shape[0])]
+        for count in sorted({len(c) for c in ids}):
+            photos = [i for i, c in enumerate(ids) if len(c) == count]
+            results = beam_search(
+                self.decoder,
+                grid[photos],
+                self.word_map,
+                beam_size=beam_size or self.beam_size,
+                max_len=self.max_len,
+                length_penalty=self.length_penalty,
+                constraints=[ids[i] for i in photos] if count else None,
+            )
+            for photo, caps in zip(photos, results, strict=True):
+                out[photo] = caps
+        return out

@@ -79,8 +79,8 @@ class SeedResNetEncoder:
 
 def load_checkpoint(
     path: Path, vocab_size: int, device: str | torch.device = "cpu"
-) -> tuple[DecoderWithAttention, str, SeedResNetEncoder | None]:
-    """-> (decoder, encoder name, encoder object or None when the product's encoder is meant)."""
+) -> tuple[DecoderWithAttention, str, SeedResNetEncoder | None, str | None]:
+    """-> (decoder, encoder name, encoder object or None when the product's encoder is meant, version)."""
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
         seed = False
@@ -101,6 +101,7 @@ def load_checkpoint(
         config = CaptionerConfig(**ckpt["config"])
         state = ckpt["decoder"]
         encoder_name, encoder = ckpt.get("encoder", "efficientnet-lite0"), None
+        version = (ckpt.get("trained") or {}).get("version")
     else:
         seed_decoder = ckpt["decoder"]
         state = seed_decoder.state_dict()
@@ -113,6 +114,7 @@ def load_checkpoint(
         )
         encoder = SeedResNetEncoder(ckpt["encoder"], device) if "encoder" in ckpt else None
         encoder_name = SeedResNetEncoder.name
+        version = None
     if config.vocab_size != vocab_size:
         raise ModelError(
             f"the word map has {vocab_size} words but the checkpoint was trained with {config.vocab_size}: "
@@ -121,4 +123,4 @@ def load_checkpoint(
     special = tuple(state["special_ids"].tolist()) if config.word_dim else ()
     decoder = DecoderWithAttention(config, special_ids=special)
     decoder.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return decoder.to(device).eval(), encoder_name, encoder
+    return decoder.to(device).eval(), encoder_name, encoder, version

@@ -207,7 +207,11 @@ def label_words() -> list[str]:
     return words
 
 
-def export(best: Path, word_map_path: Path, target_dir: Path, name: str = "captioner-flickr8k") -> Path:
+VERSION = "open-vocab-1"  # stored with every description the weights write (redescribe finds older ones)
+
+
+def export(best: Path, word_map_path: Path, target_dir: Path, name: str = "captioner-flickr8k",
+           version: str = VERSION) -> Path:
     """Best checkpoint -> half-precision decoder weights + word map, as the product loads them.
 
     An open-vocabulary decoder leaves with every label noun and category word added (their MiniLM vectors
@@ -230,7 +234,8 @@ def export(best: Path, word_map_path: Path, target_dir: Path, name: str = "capti
     weights = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     path = target_dir / f"{name}.pt"
     torch.save({"config": config.to_dict(), "decoder": weights, "encoder": "efficientnet-lite0",
-                "trained": {"epochs": ckpt["state"]["epoch"], "dev_bleu4_greedy": ckpt["state"]["best_bleu4"]}},
+                "trained": {"epochs": ckpt["state"]["epoch"], "dev_bleu4_greedy": ckpt["state"]["best_bleu4"],
+                            "version": version}},
                path)
     word_map.save(target_dir / f"{name}.wordmap.json")
     print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB)")

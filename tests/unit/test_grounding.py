@@ -1,0 +1,61 @@
+"""Grounding captions in the classifier (vision/captioner/grounding.py): which nouns a caption must use,
+the labels' own sentence, and the caption's confidence."""
+
+from __future__ import annotations
+
+import torch
+
+from photosearch.vision.captioner.grounding import (
+    CONSTRAINT_MIN_MASS,
+    caption_confidence,
+    confident_nouns,
+    grounded_sentence,
+    noun_masses,
+    with_article,
+)
+from photosearch.vision.labels import IMAGENET_CLASSES
+
+
+def probs_for(**shares: float) -> torch.Tensor:
+    """A probability vector [1000] giving each named class its share; the rest spread thinly."""
+    probs = torch.full((1000,), 0.0)
+    for name, share in shares.items():
+        probs[IMAGENET_CLASSES.index(name.replace("_", " "))] = share
+    rest = 1.0 - probs.sum()
+    probs[probs == 0] = rest / int((probs == 0).sum())
+    return probs
+
+
+def test_breeds_add_up_to_one_sure_noun() -> None:
+    """Three dog breeds at 0.3, 0.25, 0.2: no breed is sure, but "dog" is (0.75)."""
+    probs = probs_for(golden_retriever=0.3, Labrador_retriever=0.25, kuvasz=0.2)
+    masses = noun_masses(probs)
+    assert masses[0].noun == "dog" and abs(masses[0].mass - 0.75) < 1e-3
+    assert [n.noun for n in confident_nouns(masses)] == ["dog"]
+
+
+def test_no_constraint_when_the_classifier_is_unsure_and_at_most_two() -> None:
+    assert confident_nouns(noun_masses(probs_for(espresso=0.3, cup=0.2))) == []
+    two = confident_nouns(noun_masses(probs_for(espresso=0.55, zebra=0.4)), min_mass=0.3)
+    assert [n.noun for n in two] == ["espresso", "zebra"]
+    assert len(confident_nouns(noun_masses(probs_for(espresso=0.3, zebra=0.3, tabby=0.3)), min_mass=0.2)) == 2
+
+
+def test_grounded_sentence_says_only_what_the_labels_say() -> None:
+    assert grounded_sentence(noun_masses(probs_for(espresso=0.9))) == "A photo of an espresso."
+    assert grounded_sentence(noun_masses(probs_for(zebra=0.3, sorrel=0.25))) == "Possibly a zebra or a horse."
+    assert grounded_sentence(noun_masses(probs_for(zebra=0.3, sorrel=0.05))) == "Possibly a zebra."
+    assert grounded_sentence([]) == "A photo."
+    assert with_article("sunglasses") == "sunglasses" and with_article("bus") == "a bus"
+
+
+def test_confidence_rewards_naming_what_the_classifier_is_sure_of() -> None:
+    masses = noun_masses(probs_for(Egyptian_cat=0.8))
+    assert masses[0].mass >= CONSTRAINT_MIN_MASS
+    logprob = -4.0  # the same model score for both sentences of 7 words
+    right = caption_confidence(["a", "cat", "is", "sitting", "on", "a", "bed"] + ["."], logprob, masses)
+    category = caption_confidence(["an", "animal", "is", "sitting", "on", "a", "bed", "."], logprob, masses)
+    wrong = caption_confidence(["a", "little", "boy", "is", "playing", "with", "toy"], logprob, masses)
+    assert right == category > 0.5 > wrong
+    unsure = noun_masses(probs_for(zebra=0.2))
+    assert 0.25 <= caption_confidence(["a", "man"], -1.0, unsure) < right
