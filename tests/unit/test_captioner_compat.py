@@ -76,7 +76,7 @@ def test_export_round_trip(tmp_path: Path) -> None:
     """train.export -> Captioner.load gives the decoder's captions (exactly, from the same fp16 weights)."""
     word_map, decoder = tiny_word_map(), tiny_decoder(20)
     best, word_map_path = write_best(tmp_path / "run", decoder, word_map)
-    path = export(best, word_map_path, tmp_path / "weights")
+    path = export(best, word_map_path, tmp_path / "weights", open_vocabulary=False)
 
     saved = torch.load(path, weights_only=True)
     assert saved["encoder"] == "efficientnet-lite0"
@@ -86,7 +86,7 @@ def test_export_round_trip(tmp_path: Path) -> None:
 
     captioner = Captioner.load(path)  # the word map is found beside the weights
     assert captioner.encoder is None and captioner.encoder_name == "efficientnet-lite0"
-    assert captioner.name == "captioner-flickr8k"
+    assert captioner.name == "captioner-flickr8k@open-vocab-1"  # the version is part of the name
     assert captioner.word_map.word_to_id == word_map.word_to_id
 
     grids = torch.randn(4, 6, 12, generator=torch.Generator().manual_seed(5))
@@ -110,7 +110,7 @@ def test_load_errors_are_model_errors(tmp_path: Path) -> None:
     """Missing files, a word map of the wrong size and files that aren't checkpoints raise ModelError."""
     word_map, decoder = tiny_word_map(), tiny_decoder(20)
     best, word_map_path = write_best(tmp_path / "run", decoder, word_map)
-    path = export(best, word_map_path, tmp_path / "weights")
+    path = export(best, word_map_path, tmp_path / "weights", open_vocabulary=False)
 
     with pytest.raises(ModelError, match="not found"):
         Captioner.load(tmp_path / "nothing.pt")

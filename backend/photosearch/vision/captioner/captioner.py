@@ -75,8 +75,7 @@ class Captioner:
 
     @classmethod
     def from_config(cls, config: CaptionerConfig, state: dict, word_map: WordMap, name: str) -> Captioner:
-        special = tuple(state["special_ids"].tolist()) if config.word_dim else ()
-        decoder = DecoderWithAttention(config, special_ids=special)
+        decoder = DecoderWithAttention(config)
         decoder.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         return cls(decoder, word_map, name=name)
 

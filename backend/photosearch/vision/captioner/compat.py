@@ -120,7 +120,6 @@ def load_checkpoint(
             f"the word map has {vocab_size} words but the checkpoint was trained with {config.vocab_size}: "
             "use the word map that came with the checkpoint"
         )
-    special = tuple(state["special_ids"].tolist()) if config.word_dim else ()
-    decoder = DecoderWithAttention(config, special_ids=special)
+    decoder = DecoderWithAttention(config)
     decoder.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     return decoder.to(device).eval(), encoder_name, encoder, version

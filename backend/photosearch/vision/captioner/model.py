@@ -10,14 +10,14 @@ The first hidden state comes from the mean feature. Training uses teacher forcin
 and the "doubly stochastic" penalty lambda * sum_p (1 - sum_t alpha_tp)² that pushes the model to look at
 every part of the photo over the sentence.
 
-Open vocabulary (Anderson et al. 2017, "Guided Open Vocabulary Image Captioning with Constrained Beam
-Search"): with `word_dim > 0` the decoder owns no word table of its own. Every word is a FIXED pretrained
-vector (all-MiniLM-L6-v2's vector of the word alone, 384-d, unit length; text/embedder.py), held in the
-buffer `word_vectors` [V, W]. The input embedding is a learned linear map of that vector, and the output
-score of word w is  <out_proj(h), v_w> + bias_w.  So a word the training captions never had (giraffe,
-espresso) is added after training by appending its vector (`add_words`): the decoder can read and
-write it at once. Only <pad>, <unk>, <start> and <end> have learned vectors (they mean nothing to MiniLM).
-A new word's bias is copied from its nearest known word (cosine of the vectors).
+Open vocabulary (after Anderson et al. 2017, "Guided Open Vocabulary Image Captioning with Constrained Beam
+Search", who fed fixed pretrained word vectors in and out): every word has a pretrained vector, all-MiniLM-L6-v2's
+vector of the word alone (384-d, text/embedder.py). `add_words` teaches the trained decoder words its
+training captions never had (giraffe, espresso): two linear maps, fitted by least squares over the words it
+knows, send a word's vector to its input embedding row and to its output row (the output bias is copied from
+the nearest known word). The known words keep the rows they were trained with, so the captions of everything
+Flickr8k covers stay exactly as good, and a new word is read and written like the known words near it in
+meaning. Constrained beam search (beam.py) then decides when a new word must be said.
 
 Attribute names follow sgrvinod's a-PyTorch-Tutorial-to-Image-Captioning, so its checkpoints' decoder
 weights load into this class unchanged (see compat.py).
@@ -42,7 +42,6 @@ class CaptionerConfig:
     embed_dim: int = 512
     decoder_dim: int = 512
     dropout: float = 0.5
-    word_dim: int = 0  # > 0: fixed pretrained word vectors of this size (open vocabulary); 0: learned table
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,78 +78,52 @@ class Attention(nn.Module):
 
 
 class DecoderWithAttention(nn.Module):
-    def __init__(self, config: CaptionerConfig, special_ids: tuple[int, ...] = ()) -> None:
+    def __init__(self, config: CaptionerConfig) -> None:
         super().__init__()
         self.config = config
         c = config
         self.attention = Attention(c.encoder_dim, c.decoder_dim, c.attention_dim)
+        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim)
         self.dropout = nn.Dropout(p=c.dropout)
         self.decode_step = nn.LSTMCell(c.embed_dim + c.encoder_dim, c.decoder_dim, bias=True)
         self.init_h = nn.Linear(c.encoder_dim, c.decoder_dim)
         self.init_c = nn.Linear(c.encoder_dim, c.decoder_dim)
         self.f_beta = nn.Linear(c.decoder_dim, c.encoder_dim)  # the gating scalar, one per feature
-        self.open_vocabulary = c.word_dim > 0
-        if self.open_vocabulary:
-            self.register_buffer("word_vectors", torch.zeros(c.vocab_size, c.word_dim))  # fixed, [V, W]
-            self.register_buffer("special_ids", torch.tensor(special_ids or [0], dtype=torch.long))
-            self.special_vectors = nn.Parameter(torch.randn(len(self.special_ids), c.word_dim) * 0.05)
-            self.in_proj = nn.Linear(c.word_dim, c.embed_dim)  # W -> M
-            self.out_proj = nn.Linear(c.decoder_dim, c.word_dim)  # D -> W
-            self.out_bias = nn.Parameter(torch.zeros(c.vocab_size))  # [V]
-            self._table: torch.Tensor | None = None  # word vectors with the special rows, cached in eval
-        else:
-            self.embedding = nn.Embedding(c.vocab_size, c.embed_dim)
-            self.fc = nn.Linear(c.decoder_dim, c.vocab_size)
-            self.embedding.weight.data.uniform_(-0.1, 0.1)
-            self.fc.bias.data.fill_(0)
-            self.fc.weight.data.uniform_(-0.1, 0.1)
-
-    # -- words ---------------------------------------------------------------------------------------
-    def vector_table(self) -> torch.Tensor:
-        """[V, W]: the fixed vectors with the learned special-token rows put in."""
-        if self._table is not None and not self.training:
-            return self._table
-        table = self.word_vectors.index_copy(0, self.special_ids, self.special_vectors)
-        self._table = None if self.training else table.detach()
-        return table
-
-    def train(self, mode: bool = True) -> DecoderWithAttention:
-        if self.open_vocabulary:
-            self._table = None
-        return super().train(mode)
-
-    def embed(self, words: torch.Tensor) -> torch.Tensor:
-        """word ids [...] -> input embeddings [..., M]."""
-        if not self.open_vocabulary:
-            return self.embedding(words)
-        return self.in_proj(self.vector_table()[words])
-
-    def word_logits(self, h: torch.Tensor) -> torch.Tensor:
-        """decoder states [B, D] -> scores of every word [B, V]."""
-        if not self.open_vocabulary:
-            return self.fc(h)
-        return self.out_proj(h) @ self.vector_table().T + self.out_bias
+        self.fc = nn.Linear(c.decoder_dim, c.vocab_size)
+        self.embedding.weight.data.uniform_(-0.1, 0.1)
+        self.fc.bias.data.fill_(0)
+        self.fc.weight.data.uniform_(-0.1, 0.1)
 
     @property
     def vocab_size(self) -> int:
-        return self.word_vectors.shape[0] if self.open_vocabulary else self.fc.out_features
+        return self.fc.out_features
 
     @torch.no_grad()
-    def add_words(self, vectors: torch.Tensor) -> None:
-        """Append words (their fixed vectors [N, W], unit length) after the last id; open vocabulary only.
+    def add_words(self, new_vectors: torch.Tensor, known_vectors: torch.Tensor, known_ids: torch.Tensor) -> None:
+        """Append words after the last id, from their pretrained vectors (unit length).
 
-        Their output bias is the bias of the nearest known non-special word, so a new word starts as likely
-        as the word that means most nearly the same."""
-        if not self.open_vocabulary:
-            raise ValueError("only an open-vocabulary decoder (word_dim > 0) can learn words after training")
-        vectors = vectors.to(self.word_vectors)
-        known = self.word_vectors.clone()
-        known[self.special_ids] = 0.0  # specials are never a neighbour
-        nearest = (vectors @ known.T).argmax(dim=1)  # [N]
-        self.word_vectors = torch.cat([self.word_vectors, vectors])
-        self.out_bias = nn.Parameter(torch.cat([self.out_bias.data, self.out_bias.data[nearest]]))
-        self.config.vocab_size = self.word_vectors.shape[0]
-        self._table = None
+        new_vectors [N, W]; known_vectors [K, W] the vectors of K words the decoder was trained on, whose
+        ids are known_ids [K]. Input and output rows of the new words come from least-squares linear maps
+        vector -> row fitted on the known words; each new word's output bias is its nearest known word's."""
+        new_vectors = new_vectors.float()
+        known_vectors = known_vectors.float()
+        ones = torch.ones(len(known_vectors), 1)
+        design = torch.cat([known_vectors, ones], dim=1)  # [K, W+1]
+        targets = torch.cat([self.embedding.weight[known_ids], self.fc.weight[known_ids]], dim=1)  # [K, M+D]
+        # A little ridge keeps the maps smooth: K ~ 2,300 words for 385 unknowns per output column.
+        gram = design.T @ design + 1e-2 * torch.eye(design.shape[1])
+        maps = torch.linalg.solve(gram, design.T @ targets)  # [W+1, M+D]
+        rows = torch.cat([new_vectors, torch.ones(len(new_vectors), 1)], dim=1) @ maps  # [N, M+D]
+        embed_rows, out_rows = rows[:, : self.config.embed_dim], rows[:, self.config.embed_dim :]
+        nearest = known_ids[(new_vectors @ known_vectors.T).argmax(dim=1)]  # [N]
+        embedding = torch.cat([self.embedding.weight, embed_rows])
+        weight = torch.cat([self.fc.weight, out_rows])
+        bias = torch.cat([self.fc.bias, self.fc.bias[nearest]])
+        self.embedding = nn.Embedding.from_pretrained(embedding, freeze=False)
+        self.fc = nn.Linear(self.config.decoder_dim, len(weight))
+        self.fc.weight.copy_(weight)
+        self.fc.bias.copy_(bias)
+        self.config.vocab_size = len(weight)
 
     def init_state(self, encoder_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean = encoder_out.mean(dim=1)  # [B, E]
@@ -168,8 +141,8 @@ class DecoderWithAttention(nn.Module):
         """One word for every row: words [R] -> (logits [R, V], alpha [R, P], h, c), R = B * rows_per_photo."""
         context, alpha = self.attention(encoder_out, projected, h, rows_per_photo)  # [R, E], [R, P]
         gate = torch.sigmoid(self.f_beta(h))  # [B, E]
-        h, c = self.decode_step(torch.cat([self.embed(words), gate * context], dim=1), (h, c))  # [B, D]
-        return self.word_logits(self.dropout(h)), alpha, h, c
+        h, c = self.decode_step(torch.cat([self.embedding(words), gate * context], dim=1), (h, c))  # [B, D]
+        return self.fc(self.dropout(h)), alpha, h, c
 
     def forward(
         self, encoder_out: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor

@@ -12,8 +12,8 @@
 
 On 2 CPU cores an epoch takes a few minutes; a GPU is used when present.
 
-`--word-vectors` trains the open-vocabulary decoder (fixed MiniLM word vectors in and out, model.py);
-at export every ImageNet label noun and category word (vision/label_nouns.json) is added to it.
+At export every ImageNet label noun and category word (vision/label_nouns.json) is added to the decoder
+from its MiniLM word vector (vocabulary.py), so the product's captioner can use them.
 `--hold-out bike,car,...` drops every training caption that mentions one of those words (the novel-object
 evaluation, vision/captioner/novel.py): the decoder then never saw them and only meets them at inference.
 """
@@ -26,15 +26,14 @@ import random
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
-from photosearch.text.embedder import DIM
 from photosearch.vision.captioner.beam import beam_search
 from photosearch.vision.captioner.dataset import cache_features, read_captions
 from photosearch.vision.captioner.metrics import corpus_scores
 from photosearch.vision.captioner.model import CaptionerConfig, DecoderWithAttention, caption_loss
+from photosearch.vision.captioner.vocabulary import extend_vocabulary, label_words
 from photosearch.vision.captioner.wordmap import WordMap
 
 MAX_LEN = 30  # training captions are cut to this many words (Flickr8k: 99.5% are shorter)
@@ -76,24 +75,6 @@ def decode_split(
     return out
 
 
-def vectors_for(word_map: WordMap, cache: Path | None = None) -> np.ndarray:
-    """MiniLM vectors [V, 384] in word-id order; special tokens get zeros (the decoder learns those)."""
-    from photosearch.text.embedder import TextEmbedder
-
-    words = [word_map.id_to_word[i] for i in range(len(word_map))]
-    if cache and cache.exists():
-        saved = torch.load(cache)
-        if saved["words"] == words:
-            return saved["vectors"].numpy()
-    special = set(word_map.special_ids())
-    vectors = np.zeros((len(words), DIM), dtype=np.float32)
-    plain = [i for i in range(len(words)) if i not in special]
-    vectors[plain] = TextEmbedder().word_vectors([words[i] for i in plain])
-    if cache:
-        torch.save({"words": words, "vectors": torch.from_numpy(vectors)}, cache)
-    return vectors
-
-
 def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     random.seed(args.seed)
@@ -130,10 +111,8 @@ def train(args: argparse.Namespace) -> dict:
 
     config = CaptionerConfig(vocab_size=len(word_map), encoder_dim=train_cache["grid"].shape[2],
                              attention_dim=args.dim, embed_dim=args.dim, decoder_dim=args.dim,
-                             dropout=args.dropout, word_dim=DIM if args.word_vectors else 0)
-    decoder = DecoderWithAttention(config, special_ids=word_map.special_ids()).to(device)
-    if args.word_vectors:
-        decoder.word_vectors.copy_(torch.from_numpy(vectors_for(word_map, out / "word_vectors.pt")))
+                             dropout=args.dropout)
+    decoder = DecoderWithAttention(config).to(device)
     optimizer = torch.optim.Adam(decoder.parameters(), lr=args.lr)
     state = {"epoch": 0, "best_bleu4": 0.0, "since_improvement": 0, "history": []}
     last = out / "last.pt"
@@ -152,6 +131,7 @@ def train(args: argparse.Namespace) -> dict:
         decoder.train()
         generator = torch.Generator().manual_seed(args.seed + epoch)
         order = torch.randperm(len(caps), generator=generator)
+        order = order[: max(1, int(len(order) * args.epoch_fraction))]  # a shorter "epoch" checkpoints sooner
         total, seen, started = 0.0, 0, time.time()
         bar = tqdm(range(0, len(order), args.batch_size), desc=f"epoch {epoch}", unit="batch")
         for start in bar:
@@ -194,49 +174,36 @@ def train(args: argparse.Namespace) -> dict:
     return state
 
 
-def label_words() -> list[str]:
-    """Every plain noun and category word of the ImageNet labels (vision/label_nouns.json), each once."""
-    from photosearch.vision.labels import label_nouns
-
-    words: list[str] = []
-    for index in range(1000):
-        nouns = label_nouns(index)
-        for word in (nouns.noun, *nouns.hypernyms):
-            if word.isalpha() and word not in words:
-                words.append(word)
-    return words
-
-
 VERSION = "open-vocab-1"  # stored with every description the weights write (redescribe finds older ones)
 
 
 def export(best: Path, word_map_path: Path, target_dir: Path, name: str = "captioner-flickr8k",
-           version: str = VERSION) -> Path:
+           version: str = VERSION, open_vocabulary: bool = True) -> Path:
     """Best checkpoint -> half-precision decoder weights + word map, as the product loads them.
 
-    An open-vocabulary decoder leaves with every label noun and category word added (their MiniLM vectors
-    travel in the weights), so the product never needs MiniLM to caption."""
+    The decoder leaves with every label noun and category word added (vocabulary.py), so the product's
+    captioner can say "espresso" and never needs MiniLM to caption."""
     ckpt = torch.load(best, map_location="cpu")
-    target_dir.mkdir(parents=True, exist_ok=True)
-    word_map = WordMap.load(word_map_path)
-    config = CaptionerConfig(**ckpt["config"])
-    state = ckpt["decoder"]
-    if config.word_dim:
-        decoder = DecoderWithAttention(config, special_ids=tuple(state["special_ids"].tolist()))
-        decoder.load_state_dict(state)
-        added = word_map.add(label_words())
-        if added:
-            from photosearch.text.embedder import TextEmbedder
+    trained = {"epochs": ckpt["state"]["epoch"], "dev_bleu4_greedy": ckpt["state"]["best_bleu4"]}
+    return save_weights(ckpt["config"], ckpt["decoder"], WordMap.load(word_map_path), target_dir, name,
+                        trained, version, open_vocabulary)
 
-            decoder.add_words(torch.from_numpy(np.asarray(TextEmbedder().word_vectors(added))))
+
+def save_weights(config: dict, state: dict, word_map: WordMap, target_dir: Path, name: str, trained: dict,
+                 version: str = VERSION, open_vocabulary: bool = True) -> Path:
+    """A decoder state -> `<name>.pt` (half precision) + `<name>.wordmap.json`, label words added."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    config = CaptionerConfig(**config)
+    if open_vocabulary:
+        decoder = DecoderWithAttention(config)
+        decoder.load_state_dict({k: v.float() for k, v in state.items()})
+        added = extend_vocabulary(decoder, word_map, label_words())
         state, config = decoder.state_dict(), decoder.config
         print(f"added {len(added)} label words to the vocabulary ({len(word_map)} words)")
-    weights = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    weights = {k: v.half() for k, v in state.items()}
     path = target_dir / f"{name}.pt"
     torch.save({"config": config.to_dict(), "decoder": weights, "encoder": "efficientnet-lite0",
-                "trained": {"epochs": ckpt["state"]["epoch"], "dev_bleu4_greedy": ckpt["state"]["best_bleu4"],
-                            "version": version}},
-               path)
+                "trained": {**trained, "version": version}}, path)
     word_map.save(target_dir / f"{name}.wordmap.json")
     print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return path
@@ -259,8 +226,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--export", default=None, help="write the best weights here when done")
-    parser.add_argument("--word-vectors", action="store_true",
-                        help="open vocabulary: fixed MiniLM word vectors in and out (Anderson et al. 2017)")
+    parser.add_argument("--epoch-fraction", type=float, default=1.0,
+                        help="train on this random share of the captions per epoch (more, shorter epochs)")
     parser.add_argument("--hold-out", default="", help="comma-separated words: drop training captions with them")
 
 

