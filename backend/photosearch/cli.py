@@ -425,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--word_map", default=None)
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--length-penalty", type=float, default=None)
+    p.add_argument("--no-constraints", action="store_true", help="plain beam search (no label-noun constraints)")
+    p.add_argument("--min-mass", type=float, default=None, help="constraint threshold (default: the product's)")
     p.add_argument("--out", default="docs/captioner-eval.md")
     p.set_defaults(func=cmd_eval_captioner)
 

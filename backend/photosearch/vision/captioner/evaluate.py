@@ -5,6 +5,10 @@
 Each photo's best caption is scored against all 5 human references, at corpus level. Tokenisation: lowercase,
 runs of letters a-z (dataset.tokenize) for references and hypotheses alike. BLEU-1..4 and CIDEr-D from the
 COCO caption evaluation code; METEOR 1.5 (the COCO jar, run offline) when Java is installed.
+
+Captions are made as the product makes them: the classifier's confident label nouns (from the same cached
+features: the classifier reads their mean) constrain the beam search (grounding.py); `--no-constraints`
+gives the plain beam search.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import torch
 from photosearch.vision.captioner.captioner import Captioner
 from photosearch.vision.captioner.dataset import cache_features, read_captions
 from photosearch.vision.captioner.metrics import corpus_scores
-from photosearch.vision.captioner.train import decode_split, default_cache_dir
+from photosearch.vision.captioner.train import default_cache_dir
 
 
 def evaluate(args: argparse.Namespace) -> list[dict]:
@@ -36,11 +40,12 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     captions = read_captions(data)
     references = [captions[name] for name in cache["names"]]
     length_penalty = args.length_penalty if args.length_penalty is not None else captioner.length_penalty
+    captioner.length_penalty = length_penalty
+    required = None if args.no_constraints else required_words(cache["grid"], args.min_mass)
     rows = []
     for beam in [int(b) for b in str(args.beam).split(",") if b.strip()]:
         started = time.time()
-        hyps = decode_split(captioner.decoder, cache["grid"], captioner.word_map, beam, torch.device("cpu"),
-                            length_penalty=length_penalty)
+        hyps = caption_split(captioner, cache["grid"], beam, required)
         seconds = time.time() - started
         scores = corpus_scores(references, hyps, meteor=True, cider=True)
         rows.append({"beam": beam, **scores, "seconds": seconds,
@@ -49,6 +54,36 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     if args.out:
         write_table(Path(args.out), rows, args, captioner.name, len(references), length_penalty)
     return rows
+
+
+def classifier_probs(grid: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Cached grids [N, P, E] -> ImageNet class probabilities [N, 1000] (the encoder's own head)."""
+    from photosearch.vision.encoder import EfficientNetLite0Encoder
+
+    head = EfficientNetLite0Encoder().model._fc
+    with torch.inference_mode():
+        return torch.cat([head(grid[i : i + batch_size].float().mean(1)).softmax(1)
+                          for i in range(0, len(grid), batch_size)])
+
+
+def required_words(grid: torch.Tensor, min_mass: float | None = None) -> list[list[str]]:
+    """Each photo's constraint words, as the product chooses them (grounding.confident_nouns)."""
+    from photosearch.vision.captioner import grounding
+
+    mass = grounding.CONSTRAINT_MIN_MASS if min_mass is None else min_mass
+    return [[n.noun for n in grounding.confident_nouns(grounding.noun_masses(p), min_mass=mass)]
+            for p in classifier_probs(grid)]
+
+
+def caption_split(captioner: Captioner, grid: torch.Tensor, beam: int, required: list[list[str]] | None,
+                  batch_size: int = 100) -> list[list[str]]:
+    """Best caption (words) of every photo, `required` words forced as in the product."""
+    out = []
+    for start in range(0, grid.shape[0], batch_size):
+        needed = required[start : start + batch_size] if required is not None else None
+        for caps in captioner.caption(grid[start : start + batch_size], beam_size=beam, required=needed):
+            out.append(caps[0].words)
+    return out
 
 
 METRICS = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "CIDEr-D"]
@@ -67,7 +102,9 @@ def write_table(path: Path, rows: list[dict], args: argparse.Namespace, model: s
         "",
         f"Model `{model}` (Show-Attend-Tell decoder over frozen EfficientNet-Lite0 7×7 features), "
         f"{photos} photos, each best caption scored against its 5 human references (corpus level).",
-        f"Length penalty {length_penalty}. Tokenisation: lowercase, runs of letters a-z.",
+        f"Length penalty {length_penalty}. Tokenisation: lowercase, runs of letters a-z. Constraints: "
+        + ("none (plain beam search)." if args.no_constraints else
+           "the classifier's confident label nouns, as in the product (grounding.py)."),
         "",
         "| beam | " + " | ".join(METRICS) + " | words/caption | seconds |",
         "|---" * (len(METRICS) + 3) + "|",

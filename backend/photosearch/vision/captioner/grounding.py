@@ -25,7 +25,7 @@ import torch
 
 from photosearch.vision.labels import label_nouns
 
-CONSTRAINT_MIN_MASS = 0.5  # a noun's summed class probability before the caption must use it
+CONSTRAINT_MIN_MASS = 0.3  # a noun's summed class probability before the caption must use it
 MAX_CONSTRAINTS = 2
 GROUND_SURE_MASS = 0.5  # the grounded sentence says "A photo of X" from here, "Possibly X" below
 SHOW_CAPTION_MIN = 0.5
@@ -52,11 +52,28 @@ def noun_masses(probs: torch.Tensor) -> list[NounMass]:
     return [NounMass(noun, mass, hypernyms[noun]) for noun, mass in ranked]
 
 
+def category_masses(masses: list[NounMass]) -> list[NounMass]:
+    """Nouns pooled by their nearest everyday category (daisy 0.3 + sunflower 0.2 -> flower 0.5)."""
+    pooled: dict[str, float] = {}
+    above: dict[str, tuple[str, ...]] = {}
+    for n in masses:
+        category = n.hypernyms[0] if n.hypernyms else n.noun
+        pooled[category] = pooled.get(category, 0.0) + n.mass
+        above.setdefault(category, n.hypernyms[1:] if n.hypernyms else ())
+    ranked = sorted(pooled.items(), key=lambda item: item[1], reverse=True)
+    return [NounMass(c, m, above[c]) for c, m in ranked]
+
+
 def confident_nouns(
     masses: list[NounMass], min_mass: float = CONSTRAINT_MIN_MASS, limit: int = MAX_CONSTRAINTS
 ) -> list[NounMass]:
-    """The classifier's sure subjects (at most `limit`) from noun_masses(probs), none when it is unsure."""
-    return [n for n in masses if n.mass >= min_mass and n.noun not in NOT_SUBJECTS][:limit]
+    """The classifier's sure subjects (at most `limit`) from noun_masses(probs); when no single noun is sure,
+    the category they share if that is ("flower" for a photo split between daisy and sunflower); none when
+    the classifier is unsure."""
+    sure = [n for n in masses if n.mass >= min_mass and n.noun not in NOT_SUBJECTS][:limit]
+    if sure or not limit:
+        return sure
+    return [c for c in category_masses(masses) if c.mass >= min_mass and c.noun not in NOT_SUBJECTS][:1]
 
 
 def with_article(noun: str) -> str:
@@ -70,6 +87,10 @@ def grounded_sentence(masses: list[NounMass]) -> str:
     if not masses:
         return "A photo."
     top = masses[0]
+    if top.mass < GROUND_SURE_MASS:
+        category = category_masses(masses)[0]
+        if category.mass >= GROUND_SURE_MASS:
+            return f"A photo of {with_article(category.noun)}."
     if top.mass >= GROUND_SURE_MASS:
         return f"A photo of {with_article(top.noun)}."
     if len(masses) > 1 and masses[1].mass >= 0.5 * top.mass:
