@@ -25,7 +25,7 @@ import torch
 
 from photosearch.vision.labels import label_nouns
 
-CONSTRAINT_MIN_MASS = 0.3  # a noun's summed class probability before the caption must use it
+CONSTRAINT_MIN_MASS = 0.5  # a noun's summed class probability before the caption must use it
 MAX_CONSTRAINTS = 2
 GROUND_SURE_MASS = 0.5  # the grounded sentence says "A photo of X" from here, "Possibly X" below
 SHOW_CAPTION_MIN = 0.5
