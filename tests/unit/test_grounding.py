@@ -59,3 +59,12 @@ def test_confidence_rewards_naming_what_the_classifier_is_sure_of() -> None:
     assert right == category > 0.5 > wrong
     unsure = noun_masses(probs_for(zebra=0.2))
     assert 0.25 <= caption_confidence(["a", "man"], -1.0, unsure) < right
+
+
+def test_a_split_subject_falls_back_to_its_category() -> None:
+    """No single flower is sure, but together they are: the caption must say "flower"."""
+    probs = probs_for(**{"daisy": 0.3, "yellow lady's slipper": 0.25})  # a daisy or an orchid: a flower
+    masses = noun_masses(probs)
+    assert masses[0].mass < CONSTRAINT_MIN_MASS
+    assert [n.noun for n in confident_nouns(masses)] == ["flower"]
+    assert confident_nouns(noun_masses(probs_for(daisy=0.2, zebra=0.2))) == []

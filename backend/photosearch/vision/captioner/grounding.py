@@ -87,10 +87,6 @@ def grounded_sentence(masses: list[NounMass]) -> str:
     if not masses:
         return "A photo."
     top = masses[0]
-    if top.mass < GROUND_SURE_MASS:
-        category = category_masses(masses)[0]
-        if category.mass >= GROUND_SURE_MASS:
-            return f"A photo of {with_article(category.noun)}."
     if top.mass >= GROUND_SURE_MASS:
         return f"A photo of {with_article(top.noun)}."
     if len(masses) > 1 and masses[1].mass >= 0.5 * top.mass:

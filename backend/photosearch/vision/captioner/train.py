@@ -193,7 +193,8 @@ def save_weights(config: dict, state: dict, word_map: WordMap, target_dir: Path,
                  version: str = VERSION, open_vocabulary: bool = True) -> Path:
     """A decoder state -> `<name>.pt` (half precision) + `<name>.wordmap.json`, label words added."""
     target_dir.mkdir(parents=True, exist_ok=True)
-    config = CaptionerConfig(**config)
+    # Checkpoints from older code may carry options this version no longer has.
+    config = CaptionerConfig(**{k: v for k, v in config.items() if k in CaptionerConfig.__dataclass_fields__})
     if open_vocabulary:
         decoder = DecoderWithAttention(config)
         decoder.load_state_dict({k: v.float() for k, v in state.items()})
