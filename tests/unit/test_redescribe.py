@@ -26,7 +26,7 @@ def _ingest(services: Services, folder: Path) -> list[int]:
     services.settings.folder_roots.append(folder)
     job = services.jobs.create_job("album", "folder", {"folder": str(folder)})
     assert services.jobs.run_job(job).status == "done"
-    return sorted(p["id"] for p in services.timeline.photos("album", limit=100)["photos"])
+    return sorted(p.id for p in services.timeline.photos("album", limit=100)["photos"])
 
 
 def test_redescribe_fills_captions_grounding_and_version(
@@ -34,10 +34,10 @@ def test_redescribe_fills_captions_grounding_and_version(
 ) -> None:
     ids = _ingest(services, tmp_path / "photos") if make_photos(tmp_path / "photos", 5) else []
     before = services.library.photo(ids[0])
-    assert before["caption"] is None  # the test describer has no captioner: an "old" library
+    assert before.caption is None  # the test describer has no captioner: an "old" library
     # Labels alone: the card shows the labels' sentence, and there is no caption to trust.
-    assert before["description"]["shown"] == "grounded" and before["description"]["caption_confidence"] is None
-    assert before["description"]["grounded_caption"].startswith(("A photo", "Possibly"))
+    assert before.description["shown"] == "grounded" and before.description["caption_confidence"] is None
+    assert before.description["grounded_caption"].startswith(("A photo", "Possibly"))
 
     services.ingestor._describer = lambda: full_describer  # today's models
     job = services.jobs.create_job("album", "redescribe", {})
@@ -48,15 +48,16 @@ def test_redescribe_fills_captions_grounding_and_version(
     assert status.title and seen and seen[-1].done == len(ids)
     for photo_id in ids:
         photo = services.library.photo(photo_id)
-        d = photo["description"]
-        assert photo["caption"] and d["caption"] == photo["caption"]
+        d = photo.description
+        assert photo.caption and d["caption"] == photo.caption
         assert 0.0 <= d["caption_confidence"] <= 1.0
         assert d["grounded_caption"] and d["shown"] in ("caption", "grounded")
-        assert "<unk>" not in photo["caption"]
-        assert photo["model"] and full_describer.captioner.name in photo["model"]
+        assert "<unk>" not in photo.caption
+        assert photo.model and full_describer.captioner.name in photo.model
     # The index follows: a word of a new caption finds its photo.
-    word = next(w for w in services.library.photo(ids[0])["caption"].split() if len(w) > 3)
-    assert ids[0] in {r["photo"]["id"] for r in services.searcher.search("album", word)["results"]}
+    word = next(w for w in services.library.photo(ids[0]).caption.split() if len(w) > 3)
+    hits = services.index.search(services.library.profile_id("album"), word)
+    assert ids[0] in {hit.photo_id for hit in hits}
 
     again = services.jobs.run_job(services.jobs.create_job("album", "redescribe", {}))
     assert again.status == "done" and again.skipped == len(ids) and again.done == 0
@@ -71,4 +72,7 @@ def test_redescribe_over_the_api_is_a_job(make_client, make_photos, tmp_path: Pa
     assert job["kind"] == "redescribe" and job["profile"] == "album"
     final = job_waiter(client, job["id"])
     assert final["status"] == "done" and final["done"] + final["skipped"] == 2
+    photo_id = services.timeline.photos("album")["photos"][0].id
+    description = client.get(f"/api/photos/{photo_id}").get_json()["description"]
+    assert set(description) == {"caption", "caption_confidence", "grounded_caption", "shown"}
     assert client.post("/api/profiles/nobody/redescribe").status_code == 404
