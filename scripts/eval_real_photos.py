@@ -32,14 +32,13 @@ def words(text: str | None) -> set[str]:
 
 def evaluate(args: argparse.Namespace) -> dict:
     from photosearch.services.describe import Describer
-    from photosearch.vision.captioner import grounding
     from photosearch.vision.captioner.captioner import Captioner
     from photosearch.vision.encoder import EfficientNetLite0Encoder
 
-    if args.no_constraints:
-        grounding.MAX_CONSTRAINTS = 0
     captioner = Captioner.load(args.weights) if args.weights else Captioner.load()
     describer = Describer(encoder=EfficientNetLite0Encoder(), captioner=captioner)
+    if args.no_constraints:
+        describer.max_constraints = 0
     photos = json.loads(MANIFEST.read_text())["photos"]
     folder = Path(args.photos).expanduser()
     rows, unk = [], 0

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from photosearch.vision.captioner.grounding import (
+    MAX_CONSTRAINTS,
     SHOW_CAPTION_MIN,
     caption_confidence,
     confident_nouns,
@@ -61,6 +62,7 @@ class Describer:
         self.captioner = captioner
         self.retrieval = retrieval
         self.text_embedder = text_embedder
+        self.max_constraints = MAX_CONSTRAINTS  # label nouns a caption must use (0: plain beam search)
         self._lock = threading.Lock()
 
     @classmethod
@@ -95,7 +97,7 @@ class Describer:
                 if features.logits is not None
                 else [[] for _ in images]
             )
-            required = [[n.noun for n in confident_nouns(m)] for m in masses]
+            required = [[n.noun for n in confident_nouns(m, limit=self.max_constraints)] for m in masses]
             captions = (
                 self.captioner.caption(features.grid, required=required) if self.captioner else [[] for _ in images]
             )

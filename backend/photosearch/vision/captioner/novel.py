@@ -85,6 +85,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         "new": (heldout, None),
         "new + CBS": (heldout, required),
     }
+    if args.only_constrained:
+        runs = {"new + CBS": runs["new + CBS"]}
     results = {}
     for name, (captioner, needed) in runs.items():
         hyps = caption_split(captioner, cache["grid"], args.beam, needed)
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", default="test", choices=["dev", "test"])
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--min-mass", type=float, default=None, help="constraint threshold (default: the product's)")
+    parser.add_argument("--only-constrained", action="store_true", help="only the held-out decoder with constraints")
     parser.add_argument("--limit", type=int, default=None, help="only the first N photos (quick looks)")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--threads", type=int, default=None)
