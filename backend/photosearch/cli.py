@@ -21,6 +21,7 @@ import dataclasses
 import json
 import logging
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from photosearch.services import Services
 from photosearch.services.check import check
 from photosearch.services.demo import ensure_demo
 from photosearch.services.jobs import JobStatus
+from photosearch.services.search import serving_threads
 from photosearch.sources.base import Source
 from photosearch.sources.registry import all_sources
 
@@ -72,6 +74,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if settings.demo:
         ensure_demo(services)
     app = create_app(settings, services)
+    serving_threads()  # one BLAS/OpenMP thread per request thread (docs/performance.md)
+    # Models, vectors and index searchers load in the background, so the first query does not wait for them.
+    threading.Thread(target=services.searcher.warm, name="photosearch-warm", daemon=True).start()
     print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
     run_simple(settings.host, settings.port, app, threaded=True, use_reloader=False)
 

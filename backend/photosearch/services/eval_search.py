@@ -5,8 +5,9 @@
 1. The split's 1,000 photos become one profile, ingested exactly as a person's photos are (describe,
    store, index: the same Ingestor, Describer and PhotoIndex as the app).
 2. Each of the 5,000 human captions of those photos is a query; its photo is the one right answer.
-3. For each query the Searcher computes the components once (BM25F over generated text, the joint-space
-   similarity, the MiniLM caption similarity) and we rank the 1,000 photos by
+3. For each query the Searcher computes the components once (`Searcher.candidates`: BM25F over generated
+   text, the joint-space similarity, the MiniLM caption similarity, every photo scored exactly) and the pure
+   ranking functions of services/search.py (`fuse`, `rank_of`) rank the 1,000 photos by
    (a) BM25 only, (b) semantic only (joint space), (c) caption-semantic only, (d) the app's hybrid fusion.
    A photo a ranking leaves out (no BM25 hit) counts at the bottom of the list.
 4. R@K = share of queries whose photo is in the top K; median rank (1 = first).
@@ -29,7 +30,7 @@ from tqdm import tqdm
 
 from photosearch.config import Settings
 from photosearch.services import Services
-from photosearch.services.search import FusionConfig
+from photosearch.services.search import Candidates, FusionConfig, fuse, rank_of
 from photosearch.storage.models import Photo, Profile
 from photosearch.vision.captioner.dataset import read_split
 
@@ -78,15 +79,6 @@ def ingest_split(services: Services, data_dir: Path, split: str, limit: int | No
     return profile_id, photos
 
 
-def _rank_of(target: int, scores: dict[int, float | None], total: int) -> int:
-    """1-based rank of `target` by descending score (ties by id); missing -> bottom."""
-    mine = scores.get(target)
-    if mine is None:
-        return total
-    better = sum(1 for pid, s in scores.items() if s is not None and (s > mine or (s == mine and pid < target)))
-    return better + 1
-
-
 def metrics(ranks: list[int]) -> dict[str, float]:
     arr = np.array(ranks)
     out = {f"R@{k}": float((arr <= k).mean()) for k in KS}
@@ -107,32 +99,17 @@ def evaluate(options: EvalSearchOptions) -> dict:
     total = len(photos)
     searcher = services.searcher
 
-    if searcher._models().text_embedder is not None:  # one batched MiniLM pass instead of 5,000 single ones
-        searcher.embed_queries([searcher.check_query(q) for q, _ in queries])
-    components: list[tuple[int, list[dict]]] = []
+    searcher.embed_queries([searcher.check_query(q) for q, _ in queries])  # one batched MiniLM pass
+    components: list[tuple[int, Candidates]] = []
     for query, target in tqdm(queries, desc="queries", unit="q"):
-        components.append((target, searcher.rank(profile_id, searcher.check_query(query))))
+        candidates = searcher.candidates(profile_id, searcher.check_query(query), exhaustive=True, caption=True)
+        components.append((target, candidates))
 
     def fused_ranks(fusion: FusionConfig) -> list[int]:
-        saved = searcher.fusion
-        searcher.fusion = fusion
-        try:
-            ranks = []
-            for target, rows in components:
-                rescored = [dict(r, score=0.0) for r in rows]
-                max_text = max((r["scores"]["text"] or 0.0 for r in rows), default=0.0) or 1.0
-                if fusion.method == "rrf":
-                    searcher._rrf(rescored)
-                else:
-                    for r in rescored:
-                        r["score"] = searcher._weighted(r["scores"], max_text)
-                ranks.append(_rank_of(target, {r["id"]: r["score"] for r in rescored}, total))
-            return ranks
-        finally:
-            searcher.fusion = saved
+        return [rank_of(target, c.ids, fuse(c, fusion), total) for target, c in components]
 
     def component_ranks(name: str) -> list[int]:
-        return [_rank_of(t, {r["id"]: r["scores"][name] for r in rows}, total) for t, rows in components]
+        return [rank_of(target, c.ids, c.component(name).astype(np.float64), total) for target, c in components]
 
     table = {
         "BM25F over generated text": metrics(component_ranks("text")),

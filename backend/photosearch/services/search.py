@@ -1,16 +1,26 @@
-"""Hybrid search: full-text BM25F (Whoosh) fused with two semantic similarities.
+"""Hybrid search: full-text BM25F (Whoosh) fused with semantic similarity, at a cost that does not grow with
+the collection's size faster than one pass over a vector matrix.
 
-For a query q and every photo p of the profile:
+Components, for a query q and a photo p of the profile:
     text(p)             BM25F of q over caption, alternatives, labels, poster caption, hashtags
     semantic(p)         cos( head.text(MiniLM(q)), head.image(features of p) )   the trained joint space
     caption_semantic(p) cos( MiniLM(q), MiniLM(caption of p) )                    paraphrases of the caption
 Fusion (chosen by measurement on the Flickr8k dev split, see docs/search-eval-dev.md):
     "weighted": w_text * text / max(text) + w_sem * semantic + w_cap * caption_semantic
-    "rrf":      sum over components of 1 / (60 + rank)
+    "rrf":      sum over components of 1 / (rrf_k + rank)
 Ties break by photo id, so the order is deterministic.
 
-Every result says why it matched: the query words found (and in which texts), the component scores, and the
-caption split into highlighted segments.
+How one query runs (docs/performance.md has the measured cost of each step):
+    1. candidates   the best TEXT_CANDIDATES BM25F hits (storage/index.py) and every photo's semantic score,
+                    one matrix-vector product over the profile's vectors held in memory (storage/vectors.py);
+                    profiles of ANN_THRESHOLD photos or more score a sign-bit shortlist instead of all.
+    2. fuse         `fuse(Candidates, FusionConfig) -> scores`: pure numpy, no per-photo Python objects
+    3. page         `best(ids, scores, k)`: a partial sort for the page asked for
+    4. explain      only the returned page is read from the database: summaries, the words that matched
+                    (`matched_stems`), the caption similarity and the highlighted caption.
+
+The ranking core (`Candidates`, `fuse`, `weighted`, `rrf`, `best`, `rank_of`) is a handful of pure
+functions over arrays; evaluation (services/eval_search.py) and new signals use them directly.
 """
 
 from __future__ import annotations
@@ -18,22 +28,23 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, NotFound
 from photosearch.services.library import photo_summary, profile_by_name
-from photosearch.services.timeline import date_key
 from photosearch.storage.db import Database
-from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, stems
-from photosearch.storage.models import Description, Photo
+from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, matched_stems, stems
+from photosearch.storage.models import Photo, Profile
+from photosearch.storage.vectors import NO_DATE, VectorStore, VectorView
 
 SORTS = ("best", "newest", "oldest")
 TEXT_CANDIDATES = 1000  # BM25 hits considered per query
+SHORTLIST = 4000  # photos scored exactly from the sign-bit shortlist of a large profile
 QUERY_CACHE = 10_000  # query vectors kept
 
 
@@ -41,9 +52,9 @@ QUERY_CACHE = 10_000  # query vectors kept
 class FusionConfig:
     """Chosen on the Flickr8k dev split (docs/search-eval-dev.md). Weighted beats RRF (k=60 ranks below the 12
     weightings listed there). The MiniLM caption similarity adds nothing on top of the joint space (weight 0;
-    still computed and shown). BM25 at 0.1 is the dev optimum for sentence queries, but then a one-word label
-    query ("espresso" on the demo photos) loses to loose semantic matches (coffee 0.23 + 0.10 vs cat 0.32), so
-    BM25 keeps 0.2: dev R@1/5/10 0.216/0.515/0.668 (0.231/0.529/0.682 at 0.1)."""
+    computed and shown for the returned page only). BM25 at 0.1 is the dev optimum for sentence queries, but
+    then a one-word label query ("espresso" on the demo photos) loses to loose semantic matches (coffee 0.23 +
+    0.10 vs cat 0.32), so BM25 keeps 0.2: dev R@1/5/10 0.216/0.515/0.668 (0.231/0.529/0.682 at 0.1)."""
 
     method: str = "weighted"
     w_text: float = 0.2
@@ -52,20 +63,88 @@ class FusionConfig:
     rrf_k: int = 60
 
 
+# -- the ranking core: pure functions over arrays ------------------------------------------------------
+COMPONENTS = ("text", "semantic", "caption_semantic")
+
+
 @dataclass
-class _ProfileVectors:
-    key: tuple
-    ids: np.ndarray  # [N] photo ids
-    image: np.ndarray | None  # [N, d]
-    text: np.ndarray | None  # [N, 384]
-    taken_at: list = field(default_factory=list)
+class Candidates:
+    """The photos a query considers and their component scores, aligned; NaN = the component has no score
+    for that photo (no BM25 hit among the candidates, no vector, or not computed)."""
+
+    ids: np.ndarray  # int64 [C] photo ids
+    text: np.ndarray  # float32 [C] BM25F
+    semantic: np.ndarray  # float32 [C] joint-space cosine
+    caption_semantic: np.ndarray  # float32 [C] MiniLM caption cosine
+
+    def component(self, name: str) -> np.ndarray:
+        return getattr(self, name)
+
+    def take(self, rows: np.ndarray) -> Candidates:
+        return Candidates(self.ids[rows], self.text[rows], self.semantic[rows], self.caption_semantic[rows])
 
 
-def highlight_segments(text: str, matched_stems: set[str]) -> list[dict]:
+def weighted(c: Candidates, fusion: FusionConfig) -> np.ndarray:
+    """w_text * text / max(text) + w_sem * semantic + w_cap * caption_semantic; a missing score counts 0."""
+    text = np.nan_to_num(c.text, nan=0.0)
+    top = float(text.max()) if len(text) else 0.0
+    return (fusion.w_text * text / (top or 1.0)
+            + fusion.w_semantic * np.nan_to_num(c.semantic, nan=0.0)
+            + fusion.w_caption * np.nan_to_num(c.caption_semantic, nan=0.0)).astype(np.float64)
+
+
+def rrf(c: Candidates, k: int = 60) -> np.ndarray:
+    """Reciprocal rank fusion: each component ranks the photos it scores (ties by id); sum of 1/(k + rank)."""
+    total = np.zeros(len(c.ids), np.float64)
+    for name in COMPONENTS:
+        values = c.component(name)
+        present = np.flatnonzero(~np.isnan(values))
+        order = present[np.lexsort((c.ids[present], -values[present]))]
+        total[order] += 1.0 / (k + np.arange(1, len(order) + 1))
+    return total
+
+
+def fuse(c: Candidates, fusion: FusionConfig) -> np.ndarray:
+    """One fused score per candidate (higher is better)."""
+    return rrf(c, fusion.rrf_k) if fusion.method == "rrf" else weighted(c, fusion)
+
+
+def best(ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k best candidates, best first; equal scores in photo-id order. O(C + k log k)."""
+    if k <= 0 or not len(ids):
+        return np.zeros(0, np.int64)
+    if k < len(scores):
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        rows = np.flatnonzero(scores >= kth)  # every tie at the boundary, so ids decide among them
+    else:
+        rows = np.arange(len(scores))
+    return rows[np.lexsort((ids[rows], -scores[rows]))][:k]
+
+
+def rank_of(target: int, ids: np.ndarray, scores: np.ndarray, bottom: int) -> int:
+    """1-based rank of photo `target` by descending score (ties by id); absent or NaN -> `bottom`."""
+    at = np.flatnonzero(ids == target)
+    if not len(at) or np.isnan(scores[at[0]]):
+        return bottom
+    mine = scores[at[0]]
+    valid = ~np.isnan(scores)
+    better = valid & ((scores > mine) | ((scores == mine) & (ids < target)))
+    return int(better.sum()) + 1
+
+
+def by_date(ids: np.ndarray, vectors: VectorView, newest: bool) -> np.ndarray:
+    """Positions of `ids` in date order (taken, else added; ties by id), oldest first unless `newest`."""
+    rows = vectors.positions(ids)
+    dates = np.where(rows >= 0, vectors.dated[np.maximum(rows, 0)], NO_DATE)
+    order = np.lexsort((ids, dates))
+    return order[::-1] if newest else order
+
+
+def highlight_segments(text: str, matched: set[str]) -> list[dict]:
     """'a dog runs' + {'dog'} -> [{'text': 'a ', 'match': False}, {'text': 'dog', 'match': True}, ...]."""
     segments: list[dict] = []
     for piece in re.findall(r"\w+|\W+", text or ""):
-        is_match = bool(piece.strip()) and piece[0].isalnum() and any(s in matched_stems for s in stems(piece))
+        is_match = bool(piece.strip()) and piece[0].isalnum() and any(s in matched for s in stems(piece))
         if segments and segments[-1]["match"] == is_match:
             segments[-1]["text"] += piece
         else:
@@ -73,18 +152,25 @@ def highlight_segments(text: str, matched_stems: set[str]) -> list[dict]:
     return segments
 
 
+def _nan(n: int) -> np.ndarray:
+    return np.full(n, np.nan, np.float32)
+
+
+# -- the service -----------------------------------------------------------------------------------------
 class Searcher:
-    def __init__(self, settings: Settings, db: Database, index: PhotoIndex, models, fusion: FusionConfig | None = None):  # noqa: ANN001
+    def __init__(self, settings: Settings, db: Database, index: PhotoIndex, models,  # noqa: ANN001
+                 fusion: FusionConfig | None = None) -> None:
         """`models()` returns an object with `text_embedder` and `retrieval` (the Describer), loaded lazily."""
         self.settings = settings
         self.db = db
         self.index = index
         self._models = models
         self.fusion = fusion or FusionConfig()
-        self._cache: dict[int, _ProfileVectors] = {}
+        self.vectors = VectorStore(db)
         self._cache_lock = threading.Lock()
         # MiniLM vectors of recent queries: typing re-sends the same prefixes, and evaluation embeds in batches.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._caption_matrices: dict[int, tuple[int, np.ndarray | None]] = {}
 
     # -- inputs ------------------------------------------------------------------------------------
     def check_query(self, query: object) -> str:
@@ -95,124 +181,26 @@ class Searcher:
             raise InvalidInput(f"the query is {len(query)} characters; keep it under {self.settings.max_query_chars}")
         return query
 
-    def _profile_id(self, name: str) -> int:
+    def profile_id(self, name: str) -> int:
         with self.db.session() as session:
             return profile_by_name(session, name).id
 
-    # -- vectors -----------------------------------------------------------------------------------
-    def _vectors(self, profile_id: int) -> _ProfileVectors:
-        with self.db.session() as session:
-            # Changes whenever a photo is added, purged, deleted or restored.
-            key = tuple(session.execute(
-                select(func.count(Photo.id), func.max(Photo.id), func.count(Photo.deleted_at),
-                       func.max(Photo.deleted_at)).where(Photo.profile_id == profile_id)
-            ).one())
-            cached = self._cache.get(profile_id)
-            if cached is not None and cached.key == key:
-                return cached
-            rows = session.execute(
-                select(Photo.id, Description.image_vector, Description.text_vector, date_key())
-                .join(Description, Description.photo_id == Photo.id)
-                .where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None))
-                .order_by(Photo.id)
-            ).all()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        image = _stack([r[1] for r in rows])
-        text = _stack([r[2] for r in rows])
-        vectors = _ProfileVectors(key=key, ids=ids, image=image, text=text, taken_at=[r[3] for r in rows])
-        with self._cache_lock:
-            self._cache[profile_id] = vectors
-        return vectors
+    _profile_id = profile_id  # older name
 
-    # -- search ------------------------------------------------------------------------------------
-    def search(self, profile: str, query: object, limit: int = 20, offset: int = 0,
-               after: datetime | None = None, before: datetime | None = None, sort: str = "best") -> dict:
-        query = self.check_query(query)
-        if sort not in SORTS:
-            raise InvalidInput(f"'sort' is one of {', '.join(SORTS)}")
-        if not 1 <= limit <= 200:
-            raise InvalidInput("limit must be between 1 and 200")
-        if not 0 <= offset <= 100_000:
-            raise InvalidInput("offset must be between 0 and 100000")
-        profile_id = self._profile_id(profile)
-        ranked = self.rank(profile_id, query, after=after, before=before)
-        if sort != "best":
-            ranked = self._by_date(profile_id, ranked, newest=sort == "newest")
-        page = ranked[offset : offset + limit]
-        with self.db.session() as session:
-            photos = {p.id: p for p in session.scalars(select(Photo).where(Photo.id.in_([r["id"] for r in page])))}
-            results = []
-            for r in page:
-                photo = photos[r["id"]]
-                caption = photo.description.caption if photo.description else ""
-                all_stems = set().union(*r["matched"].values()) if r["matched"] else set()
-                query_words = [w for w in re.findall(r"\w+", query) if set(stems(w)) & all_stems]
-                results.append({
-                    "photo": photo_summary(photo, profile),
-                    "score": round(r["score"], 6),
-                    "scores": {k: (None if v is None else round(v, 4)) for k, v in r["scores"].items()},
-                    "matched": list(dict.fromkeys(w.lower() for w in query_words)),
-                    "matched_in": sorted({FIELD_ORIGIN[f] for f in r["matched"]}),
-                    "highlight": highlight_segments(caption or "", set(r["matched"].get("caption", set()))
-                                                    | set(r["matched"].get("alternatives", set()))),
-                })
-        return {"query": query, "total": len(ranked), "results": results}
-
-    def rank(self, profile_id: int, query: str, after: datetime | None = None,
-             before: datetime | None = None) -> list[dict]:
-        """All matching photos of a profile, best first: [{"id", "score", "scores", "matched"}]."""
-        hits = self.index.search(profile_id, query, limit=TEXT_CANDIDATES, taken_after=after, taken_before=before)
-        vectors = self._vectors(profile_id)
-        visible = set(vectors.ids.tolist())  # the index still holds deleted photos until they are purged
-        text_scores = {h.photo_id: h.score for h in hits if h.photo_id in visible}
-        matched = {h.photo_id: h.matched for h in hits if h.photo_id in visible}
-        semantic, caption_sem = self._semantic(vectors, query)
-
-        candidates = set(text_scores)
-        if semantic is not None or caption_sem is not None:
-            keep = np.ones(len(vectors.ids), dtype=bool)
-            if after or before:
-                keep = np.array([_in_range(t, after, before) for t in vectors.taken_at], dtype=bool)
-            candidates |= set(vectors.ids[keep].tolist())
-        position = {int(pid): i for i, pid in enumerate(vectors.ids)}
-
-        def component(values: np.ndarray | None, pid: int) -> float | None:
-            return None if values is None or pid not in position else float(values[position[pid]])
-
-        max_text = max(text_scores.values(), default=0.0) or 1.0
-        rows = []
-        for pid in candidates:
-            scores = {"text": text_scores.get(pid), "semantic": component(semantic, pid),
-                      "caption_semantic": component(caption_sem, pid)}
-            rows.append({"id": pid, "scores": scores, "matched": matched.get(pid, {}),
-                         "score": 0.0 if self.fusion.method == "rrf" else self._weighted(scores, max_text)})
-        if self.fusion.method == "rrf":
-            self._rrf(rows)
-        rows.sort(key=lambda r: (-r["score"], r["id"]))
-        return rows
-
-    def _by_date(self, profile_id: int, ranked: list[dict], newest: bool) -> list[dict]:
-        """The same results in date order (taken, else added; ties by id)."""
-        vectors = self._vectors(profile_id)
-        when = {int(pid): _utc(t) for pid, t in zip(vectors.ids.tolist(), vectors.taken_at, strict=True)}
-        floor = datetime.min.replace(tzinfo=UTC)
-        ordered = sorted(ranked, key=lambda r: (when.get(r["id"]) or floor, r["id"]))
-        return ordered[::-1] if newest else ordered
-
-    def _semantic(self, vectors: _ProfileVectors, query: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        if vectors.image is None and vectors.text is None:
-            return None, None
+    def warm(self) -> None:
+        """Load what the first query would wait for: the query models, every profile's vectors, a searcher."""
         models = self._models()
-        if models.text_embedder is None:
-            return None, None
-        q = self.embed_queries([query])  # [1, 384]
-        semantic = caption = None
-        if vectors.image is not None and models.retrieval is not None:
-            semantic = vectors.image @ models.retrieval.text_vectors(q)[0]  # [N]
-        if vectors.text is not None:
-            caption = vectors.text @ q[0]  # [N]
-        return semantic, caption
+        if models is not None and models.text_embedder is not None:
+            self.embed_queries(["a photo"])
+            if models.retrieval is not None:
+                models.retrieval.text_vectors(self.embed_queries(["a photo"]))
+        with self.db.session() as session:
+            profile_ids = list(session.scalars(select(Profile.id)))
+        for profile_id in profile_ids:
+            self.vectors.get(profile_id)
+            self.index.top(profile_id, "photo", limit=1)
 
+    # -- query vectors -------------------------------------------------------------------------------
     def embed_queries(self, queries: list[str]) -> np.ndarray:
         """MiniLM vectors [N, 384] of queries, embedding only those not seen recently (in one batch)."""
         missing = list(dict.fromkeys(q for q in queries if q not in self._query_vectors))
@@ -227,18 +215,136 @@ class Searcher:
             return np.stack([self._query_vectors.get(q) if q in self._query_vectors
                              else self._models().text_embedder.embed([q])[0] for q in queries])
 
-    def _weighted(self, scores: dict, max_text: float) -> float:
-        f = self.fusion
-        return (f.w_text * (scores["text"] or 0.0) / max_text
-                + f.w_semantic * (scores["semantic"] or 0.0)
-                + f.w_caption * (scores["caption_semantic"] or 0.0))
+    def _query_vectors_for(self, query: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(MiniLM vector, joint-space vector) of the query; None where the models are missing."""
+        models = self._models()
+        if models is None or models.text_embedder is None:
+            return None, None
+        minilm = self.embed_queries([query])  # [1, 384]
+        joint = models.retrieval.text_vectors(minilm)[0] if models.retrieval is not None else None
+        return minilm[0], (None if joint is None else np.asarray(joint, np.float32))
 
-    def _rrf(self, rows: list[dict]) -> None:
-        for name in ("text", "semantic", "caption_semantic"):
-            present = sorted((r for r in rows if r["scores"][name] is not None),
-                             key=lambda r, n=name: (-r["scores"][n], r["id"]))
-            for rank, r in enumerate(present):
-                r["score"] += 1.0 / (self.fusion.rrf_k + rank + 1)
+    def _caption_matrix(self, vectors: VectorView) -> np.ndarray | None:
+        cached = self._caption_matrices.get(vectors.profile_id)
+        if cached is None or cached[0] != len(vectors):
+            cached = (len(vectors), self.vectors.caption_matrix(vectors))
+            self._caption_matrices[vectors.profile_id] = cached
+        return cached[1]
+
+    # -- candidates and ranking ----------------------------------------------------------------------
+    def candidates(self, profile_id: int, query: str, after: datetime | None = None,
+                   before: datetime | None = None, exhaustive: bool = False,
+                   caption: bool | None = None) -> Candidates:
+        """The photos this query considers with their component scores.
+
+        Small profiles (and `exhaustive=True`): every photo in the date range, each semantic score exact.
+        Large profiles: the BM25 hits plus the SHORTLIST photos nearest in the sign-bit sketch, scored exactly.
+        `caption` (default: only when its fusion weight is not 0) also fills caption_semantic for all of them.
+        """
+        hit_ids, hit_scores = self.index.top(profile_id, query, limit=TEXT_CANDIDATES, taken_after=after,
+                                             taken_before=before)
+        hit_ids = np.asarray(hit_ids, np.int64)
+        hit_scores = np.asarray(hit_scores, np.float32)
+        vectors = self.vectors.get(profile_id)  # read after the hits: it knows every photo they name
+        hit_rows = vectors.positions(hit_ids)
+        found = hit_rows >= 0  # the index still holds deleted photos until they are purged
+        hit_ids, hit_scores, hit_rows = hit_ids[found], hit_scores[found], hit_rows[found]
+        minilm, joint = self._query_vectors_for(query)
+        if caption is None:
+            caption = self.fusion.w_caption != 0 or (self.fusion.method == "rrf")
+        use_vectors = minilm is not None and len(vectors) and (vectors.dim and joint is not None or caption)
+        if not use_vectors:
+            return Candidates(hit_ids, hit_scores, _nan(len(hit_ids)), _nan(len(hit_ids)))
+
+        in_range = vectors.in_range(after, before)
+        if vectors.quantized and not exhaustive and joint is not None:
+            near = vectors.shortlist(joint, SHORTLIST, in_range)
+            if in_range is not None:
+                near = near[in_range[near]]
+            rows = np.union1d(near, hit_rows)
+        else:
+            rows = np.arange(len(vectors)) if in_range is None else np.flatnonzero(in_range)
+            rows = np.union1d(rows, hit_rows)
+        n = len(rows)
+        text = _nan(n)
+        text[np.searchsorted(rows, hit_rows)] = hit_scores
+        if vectors.dim and joint is not None:
+            semantic = vectors.scores(joint, None if n == len(vectors) else rows).astype(np.float32)
+        else:
+            semantic = _nan(n)
+        caption_sem = _nan(n)
+        if caption:
+            matrix = self._caption_matrix(vectors)
+            if matrix is not None:
+                caption_sem = (matrix[rows] @ minilm).astype(np.float32)
+        return Candidates(vectors.ids[rows], text, semantic, caption_sem)
+
+    def rank(self, profile_id: int, query: str, after: datetime | None = None,
+             before: datetime | None = None) -> tuple[Candidates, np.ndarray]:
+        """Candidates and their fused scores (not sorted: `best` picks a page)."""
+        candidates = self.candidates(profile_id, query, after=after, before=before)
+        return candidates, fuse(candidates, self.fusion)
+
+    # -- search --------------------------------------------------------------------------------------
+    def search(self, profile: str, query: object, limit: int = 20, offset: int = 0,
+               after: datetime | None = None, before: datetime | None = None, sort: str = "best") -> dict:
+        query = self.check_query(query)
+        if sort not in SORTS:
+            raise InvalidInput(f"'sort' is one of {', '.join(SORTS)}")
+        if not 1 <= limit <= 200:
+            raise InvalidInput("limit must be between 1 and 200")
+        if not 0 <= offset <= 100_000:
+            raise InvalidInput("offset must be between 0 and 100000")
+        profile_id = self.profile_id(profile)
+        candidates, scores = self.rank(profile_id, query, after=after, before=before)
+        if sort == "best":
+            page = best(candidates.ids, scores, offset + limit)[offset:]
+        else:
+            page = by_date(candidates.ids, self.vectors.get(profile_id), newest=sort == "newest")[offset:offset + limit]
+        return {"query": query, "total": len(candidates.ids),
+                "results": self._explain(profile, query, candidates.take(page), scores[page])}
+
+    def _explain(self, profile: str, query: str, page: Candidates, fused: np.ndarray) -> list[dict]:
+        """The returned page only: summaries, matched words, caption similarity, highlighted caption."""
+        ids = page.ids.tolist()
+        caption_sem = page.caption_semantic.copy()
+        if np.isnan(caption_sem).all() and ids and query in self._query_vectors:
+            minilm = self._query_vectors[query]
+            found = self.vectors.caption_vectors(ids)
+            for i, pid in enumerate(ids):
+                if pid in found and len(found[pid]) == len(minilm):
+                    caption_sem[i] = float(found[pid] @ minilm)
+        query_words = re.findall(r"\w+", query)
+        results = []
+        with self.db.session() as session:
+            photos = {p.id: p for p in session.scalars(select(Photo).where(Photo.id.in_(ids)))}
+            for i, pid in enumerate(ids):
+                photo = photos.get(pid)
+                if photo is None or photo.deleted_at is not None:  # removed since the candidates were read
+                    continue
+                d = photo.description
+                alternatives = [a["text"] for a in (d.alternatives or [])[1:]] if d else []
+                matched = {} if np.isnan(page.text[i]) else matched_stems(query, {
+                    "caption": (d.caption or "") if d else "",
+                    "alternatives": alternatives,
+                    "labels": [lab["label"] for lab in (d.labels or [])] if d else [],
+                    "poster": photo.poster_caption or "",
+                    "hashtags": list(photo.hashtags or []),
+                })
+                all_stems = set().union(*matched.values()) if matched else set()
+                words = [w for w in query_words if set(stems(w)) & all_stems or w.lower() in all_stems]
+                components = {"text": page.text[i], "semantic": page.semantic[i],
+                              "caption_semantic": caption_sem[i]}
+                results.append({
+                    "photo": photo_summary(photo, profile),
+                    "score": round(float(fused[i]), 6),
+                    "scores": {k: (None if np.isnan(v) else round(float(v), 4)) for k, v in components.items()},
+                    "matched": list(dict.fromkeys(w.lower() for w in words)),
+                    "matched_in": sorted({FIELD_ORIGIN[f] for f in matched}),
+                    "highlight": highlight_segments((d.caption or "") if d else "",
+                                                    matched.get("caption", set()) | matched.get("alternatives", set())),
+                })
+        return results
 
     # -- similar photos ----------------------------------------------------------------------------
     def similar(self, photo_id: int, limit: int = 12) -> dict:
@@ -249,36 +355,26 @@ class Searcher:
             if photo is None:
                 raise NotFound(f"no photo {photo_id}")
             profile_id, profile_name = photo.profile_id, photo.profile.name
-        vectors = self._vectors(profile_id)
-        matrix = vectors.image if vectors.image is not None else vectors.text
-        if matrix is None or photo_id not in set(vectors.ids.tolist()):
+        vectors = self.vectors.get(profile_id)
+        me = vectors.positions(np.array([photo_id]))[0]
+        if me < 0:
             return {"results": []}
-        me = int(np.where(vectors.ids == photo_id)[0][0])
-        sims = matrix @ matrix[me]
-        order = sorted((i for i in range(len(sims)) if i != me), key=lambda i: (-sims[i], vectors.ids[i]))[:limit]
+        if vectors.dim:
+            query = vectors.vector(int(me))
+            rows = vectors.shortlist(query, SHORTLIST) if vectors.quantized else np.arange(len(vectors))
+            sims = vectors.scores(query, None if len(rows) == len(vectors) else rows)
+        else:
+            matrix = self._caption_matrix(vectors)
+            if matrix is None:
+                return {"results": []}
+            rows = np.arange(len(vectors))
+            sims = matrix @ matrix[me]
+        keep = rows != me
+        rows, sims = rows[keep], sims[keep]
+        order = best(vectors.ids[rows], sims.astype(np.float64), limit)
+        chosen = [int(vectors.ids[rows[i]]) for i in order]
         with self.db.session() as session:
-            photos = {p.id: p for p in session.scalars(select(Photo).where(Photo.id.in_([int(vectors.ids[i])
-                                                                                         for i in order])))}
-            return {"results": [{"photo": photo_summary(photos[int(vectors.ids[i])], profile_name),
-                                 "score": round(float(sims[i]), 4)} for i in order]}
-
-
-def _stack(blobs: list[bytes | None]) -> np.ndarray | None:
-    """Blobs -> [N, d]; None when no photo has this vector, zero rows for photos that lack it."""
-    present = [np.frombuffer(b, dtype=np.float32) for b in blobs if b is not None]
-    if not present:
-        return None
-    zero = np.zeros_like(present[0])
-    return np.stack([zero if b is None else np.frombuffer(b, dtype=np.float32) for b in blobs])
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _in_range(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
-    if value is None:
-        return False
-    if value.tzinfo is None and (after and after.tzinfo or before and before.tzinfo):
-        value = value.replace(tzinfo=UTC)
-    return (after is None or value >= after) and (before is None or value <= before)
+            photos = {p.id: p for p in session.scalars(select(Photo).where(Photo.id.in_(chosen)))}
+            return {"results": [{"photo": photo_summary(photos[pid], profile_name),
+                                 "score": round(float(sims[i]), 4)}
+                                for pid, i in zip(chosen, order, strict=True) if pid in photos]}

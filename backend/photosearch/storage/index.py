@@ -6,11 +6,19 @@ different weights in BM25F: the best caption and the poster's words count most.
 
 The database is the source of truth; this index can always be rebuilt from it (`photosearch reindex`).
 Only one writer at a time (a lock in this process; Whoosh's file lock across processes).
+
+Reading is built for many queries a second: searchers are long-lived (a small pool, one per concurrent
+query, each refreshed only when the index changed), a query asks for its best `limit` documents only (Whoosh
+then skips blocks that cannot reach them) and no per-document term lists; which words matched is worked out
+afterwards for the page that is shown (`matched_stems`).
 """
 
 from __future__ import annotations
 
+import queue as queue_module
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +75,26 @@ class IndexDoc:
     taken_at: datetime | None = None
 
 
+def matched_stems(query_text: str, fields: dict[str, str | list[str]]) -> dict[str, set[str]]:
+    """Which of the query's words occur in which field of one photo: {field: stems}, as the index sees them.
+
+    `fields` holds the photo's texts by index field name (caption, alternatives, labels, poster: strings or
+    lists of strings; hashtags: a list of tags, matched whole and case-blind as the index stores them).
+    """
+    wanted = set(stems(query_text))
+    words = {w.lower() for w in query_text.replace(",", " ").split()}
+    out: dict[str, set[str]] = {}
+    for name, value in fields.items():
+        texts = [value] if isinstance(value, str) else list(value or [])
+        if name == "hashtags":
+            found = {t.lower() for t in texts} & words
+        else:
+            found = wanted & {s for text in texts for s in stems(text)}
+        if found:
+            out[name] = found
+    return out
+
+
 @dataclass
 class TextHit:
     photo_id: int
@@ -83,6 +111,8 @@ class PhotoIndex:
         else:
             self.ix = whoosh_index.create_in(str(self.path), schema())
         self._write_lock = threading.Lock()
+        self._searchers: queue_module.SimpleQueue = queue_module.SimpleQueue()  # idle long-lived searchers
+        self._epoch = 0  # bumped by clear(): searchers of the old index are dropped
         fields = list(FIELD_BOOSTS)
         # OR of the words: BM25 sums over matched words, so photos matching more of them rank higher.
         # (OrGroup.factory(scale) scores single-word matches 0 in whoosh-reloaded 2.7.5, so not that.)
@@ -123,6 +153,29 @@ class PhotoIndex:
     def clear(self) -> None:
         with self._write_lock:
             self.ix = whoosh_index.create_in(str(self.path), schema())
+            self._epoch += 1
+
+    # -- long-lived searchers --------------------------------------------------------------------
+    @contextmanager
+    def _searcher(self) -> Iterator:
+        """A pooled BM25F searcher, refreshed if the index changed since it was last used."""
+        epoch = self._epoch
+        try:
+            searcher, made_in = self._searchers.get_nowait()
+            if made_in != epoch:
+                searcher.close()
+                raise queue_module.Empty
+            searcher = searcher.refresh()
+        except queue_module.Empty:
+            searcher = self.ix.searcher(weighting=scoring.BM25F())
+        searcher.photo_ids = getattr(searcher, "photo_ids", None) or {}  # docnum -> photo id, per reader
+        try:
+            yield searcher
+        finally:
+            if epoch == self._epoch:
+                self._searchers.put((searcher, epoch))
+            else:
+                searcher.close()
 
     # -- reading ---------------------------------------------------------------------------------
     def parse(self, text: str) -> query.Query:
@@ -139,8 +192,35 @@ class PhotoIndex:
         """Any of the text's words in any text field: the query that cannot fail."""
         return query.Or([query.Term(f, w) for w in stems(text) for f in FIELD_BOOSTS if f != "hashtags"])
 
+    def top(self, profile_id: int, text: str, limit: int = 1000, taken_after: datetime | None = None,
+            taken_before: datetime | None = None) -> tuple[list[int], list[float]]:
+        """The `limit` best BM25F matches of one profile: (photo ids, scores), best first. No term lists."""
+        q = self.parse(text)
+        with self._searcher() as searcher:
+            filters: list[query.Query] = []
+            # One profile per index is the common case: then no per-query filter set is built at all.
+            if searcher.doc_frequency("profile", str(profile_id)) != searcher.doc_count_all():
+                filters.append(query.Term("profile", str(profile_id)))
+            if taken_after or taken_before:
+                filters.append(query.DateRange("taken_at", _naive_utc(taken_after), _naive_utc(taken_before)))
+            allow = query.And(filters) if filters else None
+            try:
+                results = searcher.search(q, limit=limit, filter=allow)
+            except QueryError:  # e.g. a "quoted phrase" meets a field without positions (hashtags)
+                results = searcher.search(self.plain(text), limit=limit, filter=allow)
+            ids, scores = [], []
+            cache = searcher.photo_ids
+            for score, docnum in results.top_n:
+                photo_id = cache.get(docnum)
+                if photo_id is None:
+                    photo_id = cache[docnum] = int(searcher.stored_fields(docnum)["photo_id"])
+                ids.append(photo_id)
+                scores.append(float(score))
+        return ids, scores
+
     def search(self, profile_id: int, text: str, limit: int = 200, taken_after: datetime | None = None,
                taken_before: datetime | None = None) -> list[TextHit]:
+        """Like `top`, with the matched terms of every hit (slower: for tools and tests, not for serving)."""
         q = self.parse(text)
         filters: list[query.Query] = [query.Term("profile", str(profile_id))]
         if taken_after or taken_before:

@@ -57,7 +57,9 @@ class Profile(Base):
 
 class Photo(Base):
     __tablename__ = "photos"
-    __table_args__ = (UniqueConstraint("profile_id", "content_hash"), Index("ix_photos_profile", "profile_id"))
+    # ix_photos_profile_deleted: search checks "were photos deleted or restored?" on every query (vectors.py)
+    __table_args__ = (UniqueConstraint("profile_id", "content_hash"), Index("ix_photos_profile", "profile_id"),
+                      Index("ix_photos_profile_deleted", "profile_id", "deleted_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
