@@ -125,3 +125,13 @@ def test_bad_queries_get_a_clear_error(services, query):
     services.library.create_profile("p")
     with pytest.raises(InvalidInput):
         services.searcher.search("p", query)
+
+
+def test_long_lived_searchers_see_documents_added_and_deleted_later(index):
+    assert index.top(1, "dog")[0] == [1]
+    index.add([IndexDoc(5, 1, caption="a dog jumps over a fence")])
+    assert sorted(index.top(1, "dog")[0]) == [1, 5]
+    index.delete([1])
+    assert index.top(1, "dog")[0] == [5]
+    index.clear()
+    assert index.top(1, "dog") == ([], [])

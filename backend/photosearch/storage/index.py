@@ -162,13 +162,14 @@ class PhotoIndex:
         epoch = self._epoch
         try:
             searcher, made_in = self._searchers.get_nowait()
-            if made_in != epoch:
+            if made_in != epoch or not searcher.up_to_date():
+                # (not Searcher.refresh(): whoosh-reloaded 2.7.5 fails reusing a one-segment reader)
                 searcher.close()
                 raise queue_module.Empty
-            searcher = searcher.refresh()
         except queue_module.Empty:
             searcher = self.ix.searcher(weighting=scoring.BM25F())
-        searcher.photo_ids = getattr(searcher, "photo_ids", None) or {}  # docnum -> photo id, per reader
+        if not hasattr(searcher, "photo_ids"):
+            searcher.photo_ids = {}  # docnum -> photo id, valid for this reader
         try:
             yield searcher
         finally:
