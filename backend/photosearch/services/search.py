@@ -33,6 +33,7 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, NotFound
@@ -317,7 +318,8 @@ class Searcher:
         query_words = re.findall(r"\w+", query)
         results = []
         with self.db.session() as session:
-            photos = {p.id: p for p in session.scalars(select(Photo).where(Photo.id.in_(ids)))}
+            photos = {p.id: p for p in session.scalars(
+                select(Photo).where(Photo.id.in_(ids)).options(selectinload(Photo.description)))}
             for i, pid in enumerate(ids):
                 photo = photos.get(pid)
                 if photo is None or photo.deleted_at is not None:  # removed since the candidates were read

@@ -15,7 +15,9 @@ afterwards for the page that is shown (`matched_stems`).
 
 from __future__ import annotations
 
+import functools
 import queue as queue_module
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,8 +61,17 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 
 
 def stems(text: str) -> list[str]:
-    """The index's view of a text: lowercased, stop words dropped, stemmed."""
-    return [token.text for token in ANALYZER(text)]
+    """The index's view of a text: lowercased, stop words dropped, stemmed (as ANALYZER, word by word with a
+    cache: explaining a page of results stems the same few thousand words over and over)."""
+    return [stem for word in _TOKEN.findall(text or "") for stem in _word_stems(word)]
+
+
+_TOKEN = re.compile(r"\w+(?:\.?\w+)*", re.UNICODE)  # whoosh's RegexTokenizer default expression
+
+
+@functools.lru_cache(maxsize=200_000)
+def _word_stems(word: str) -> tuple[str, ...]:
+    return tuple(token.text for token in ANALYZER(word))
 
 
 @dataclass
