@@ -157,6 +157,16 @@ def _nan(n: int) -> np.ndarray:
     return np.full(n, np.nan, np.float32)
 
 
+def serving_threads() -> None:
+    """One BLAS/OpenMP thread per request thread, for a server answering many small queries on a few cores:
+    thread teams per query fight each other and the GIL (measured in docs/performance.md)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # numpy's BLAS (OpenBLAS), and any OpenMP runtime already loaded
+    torch.set_num_threads(1)
+
+
 # -- the service -----------------------------------------------------------------------------------------
 class Searcher:
     def __init__(self, settings: Settings, db: Database, index: PhotoIndex, models,  # noqa: ANN001

@@ -7,7 +7,6 @@ Create Date: 2026-11-28 15:52:51.423157
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = '0003'
