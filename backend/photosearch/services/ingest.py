@@ -4,6 +4,10 @@ indexed. A photo that fails is recorded with its reason; the batch carries on.
     [(job item, SourcePhoto)] ─read─> bytes ─sha256─> one lookup per batch: already stored? -> done
                                           └─decode─> RGB ─describe (one encoder pass)─> DB rows + files ─> index
 
+A batch runs in two halves so that two batches overlap (services/jobs.py): `prepare` (read, hash, look up,
+decode: I/O and Pillow, which release the GIL) of the next batch runs on a helper thread while `finish`
+(describe with the models, store, index) runs this one; `ingest_batch` does both in turn.
+
 Each batch's photos and the outcomes of its job items are committed in one transaction, so a job
 interrupted between batches resumes cleanly (see services/jobs.py), and a photo stored just before a
 kill is found again by its content hash: every photo ends up stored exactly once.
@@ -94,6 +98,16 @@ def publish_files(settings: Settings, photo_ids: list[int]) -> None:
                 partial.replace(folder / f"{photo_id}.jpg")
 
 
+@dataclass
+class PreparedBatch:
+    """A batch read and decoded by `Ingestor.prepare`, waiting for `finish`."""
+
+    profile_id: int
+    outcomes: dict[int, Outcome]  # items already settled (failed, skipped, already stored)
+    ready: list[_Ready]  # decoded photos to describe
+    already: list[int]  # ids of photos found stored (a deleted one is brought back by `finish`)
+
+
 def index_doc(photo: Photo, description: Description | None) -> IndexDoc:
     """The full-text document of a stored photo."""
     return IndexDoc(
@@ -123,6 +137,10 @@ class Ingestor:
 
     def ingest_batch(self, profile_id: int, batch: list[tuple[int, SourcePhoto]]) -> dict[int, Outcome]:
         """Ingest `batch` [(job item id, photo)] into the profile; records and returns each item's outcome."""
+        return self.finish(self.prepare(profile_id, batch))
+
+    def prepare(self, profile_id: int, batch: list[tuple[int, SourcePhoto]]) -> PreparedBatch:
+        """Read, hash and decode a batch (no models, nothing written): safe on a helper thread."""
         outcomes: dict[int, Outcome] = {}
         read: list[_Read] = []
         # Reads run side by side (fetches wait on the network, not the CPU); the fetcher bounds each host.
@@ -133,7 +151,6 @@ class Ingestor:
                 else:
                     read.append(result)
         stored = self._stored_photos(profile_id, {r.content_hash for r in read})
-        self._bring_back(stored.values())
         ready: list[_Ready] = []
         decoded: dict[str, Image.Image] = {}  # the same bytes twice in one batch are decoded once
         for r in read:
@@ -148,6 +165,19 @@ class Ingestor:
             decoded[r.content_hash] = image
             metadata = read_photo_metadata(r.data)  # after decoding: the bytes are a readable image
             ready.append(_Ready(r.item_id, r.photo, r.content_hash, image, metadata, len(r.data)))
+        return PreparedBatch(profile_id, outcomes, ready, sorted(set(stored.values())))
+
+    def finish(self, prepared: PreparedBatch) -> dict[int, Outcome]:
+        """Describe, store and index a prepared batch; records and returns each item's outcome."""
+        profile_id, outcomes, ready = prepared.profile_id, prepared.outcomes, prepared.ready
+        self._bring_back(prepared.already)
+        # Stored since `prepare` looked (the previous batch held the same photo): found, not described again.
+        stored = self._stored_photos(profile_id, {r.content_hash for r in ready})
+        self._bring_back(stored.values())
+        for r in ready:
+            if r.content_hash in stored:
+                outcomes[r.item_id] = Outcome("done", photo_id=stored[r.content_hash])
+        ready = [r for r in ready if r.content_hash not in stored]
         docs = self._store_batch(profile_id, ready, outcomes)
         self.index.add(docs)  # after the commit: the database is the source of truth
         return outcomes

@@ -25,6 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -239,12 +240,19 @@ class Jobs:
         pending = self._ensure_items(job_id, photos)
         self.ingestor.repair_index(profile_id)  # a previous run may have stopped between database and index
         size = self.settings.batch_size
-        for start in range(0, len(pending), size):
-            if self._cancelled(job_id):
-                break
-            self.ingestor.ingest_batch(profile_id, pending[start : start + size])
-            if progress:
-                progress(self.job_status(job_id))
+        batches = [pending[start : start + size] for start in range(0, len(pending), size)]
+        # The next batch is read and decoded on a helper thread while this one is described (ingest.py).
+        with ThreadPoolExecutor(1, thread_name_prefix="photosearch-prepare") as helper:
+            upcoming = helper.submit(self.ingestor.prepare, profile_id, batches[0]) if batches else None
+            for i in range(len(batches)):
+                prepared = upcoming.result()
+                if self._cancelled(job_id):
+                    break
+                upcoming = helper.submit(self.ingestor.prepare, profile_id, batches[i + 1]) \
+                    if i + 1 < len(batches) else None
+                self.ingestor.finish(prepared)
+                if progress:
+                    progress(self.job_status(job_id))
         _remove_uploads(spec)
         self._finish(job_id, "done", None)
         status = self.job_status(job_id)
