@@ -52,9 +52,12 @@ class ImageEncoder(Protocol):
 
 
 def to_pixels(images: list[Image.Image], size: int = IMAGE_SIZE) -> torch.Tensor:
-    """PIL RGB images -> [B, 3, size, size] float tensor scaled (x - 127) / 128."""
+    """PIL RGB images -> [B, 3, size, size] float tensor scaled (x - 127) / 128. A large photo is first shrunk
+    by a whole factor (box filter) to >= 3x the size, then resampled bicubic: Pillow's `reducing_gap`, several
+    times faster for 1600 px photos and indistinguishable from a full bicubic pass at 3x."""
     arrays = [
-        np.asarray(img.convert("RGB").resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32)
+        np.asarray(img.convert("RGB").resize((size, size), Image.Resampling.BICUBIC, reducing_gap=3.0),
+                   dtype=np.float32)
         for img in images
     ]
     batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # [B, H, W, 3] -> [B, 3, H, W]
