@@ -231,10 +231,12 @@ def percentile(values: list[float], p: float) -> float:
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "backend"), PHOTOSEARCH_DEMO="0")
+    # The server logs every request: to a file (an unread pipe fills up and stops the server).
+    log_file = (data_dir / "server.log").open("w")
     return subprocess.Popen(
         [sys.executable, "-m", "photosearch.cli", "serve", "--data-dir", str(data_dir), "--port", str(port),
          "--no-demo"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True,
     )
 
 
@@ -242,7 +244,7 @@ def wait_ready(server: subprocess.Popen, port: int, timeout: float = 600) -> flo
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
         if server.poll() is not None:
-            raise RuntimeError(f"the server exited: {server.stderr.read()[-2000:]}")
+            raise RuntimeError(f"the server exited: {Path(server.args[5], 'server.log').read_text()[-2000:]}")
         try:
             status, _ = Client(port).get("/api/health")
             if status == 200:
