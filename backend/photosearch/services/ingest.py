@@ -176,7 +176,7 @@ class Ingestor:
         self._bring_back(stored.values())
         for r in ready:
             if r.content_hash in stored:
-                outcomes[r.item_id] = Outcome("done", photo_id=stored[r.content_hash])
+                outcomes[r.item_id] = Outcome("done", ALREADY, stored[r.content_hash])
         ready = [r for r in ready if r.content_hash not in stored]
         docs = self._store_batch(profile_id, ready, outcomes)
         self.index.add(docs)  # after the commit: the database is the source of truth
