@@ -98,14 +98,19 @@ def project_steady(folder: Path, work: Path) -> tuple[dict, list[str]]:
     load_s = time.perf_counter() - t0
     services = Services.create(settings, describer=lambda: describer)
     services.library.create_profile("bench")
-    job = services.ingestor.create_job("bench", "folder", {"folder": str(folder)})
+    job = services.jobs.create_job("bench", "folder", {"folder": str(folder)})
     t0 = time.perf_counter()
-    status = services.ingestor.run_job(job)
+    status = services.jobs.run_job(job)
     wall = time.perf_counter() - t0
-    if status["done"] == 0:
+    if status.done == 0:
         raise SystemExit(f"the in-process job stored nothing: {status}")
-    captions = [p["caption"] or "" for p in services.library.photos("bench", limit=200)["photos"]]
-    return {"photos": status["done"], "wall_s": round(wall, 2), "model_load_s": round(load_s, 2)}, captions
+    from sqlalchemy import select
+
+    from photosearch.storage.models import Description
+
+    with services.db.session() as session:
+        captions = [c or "" for c in session.scalars(select(Description.caption))]
+    return {"photos": status.done, "wall_s": round(wall, 2), "model_load_s": round(load_s, 2)}, captions
 
 
 # -- the seed, as it ran ------------------------------------------------------------------------------
