@@ -97,8 +97,9 @@ export interface PhotoDetail extends PhotoSummary {
   attention: Attention | null;
   hashtags: string[];
   model: string | null;
-  status: string;
-  error: string | null;
+  /** Older servers only (always "described" / null there). */
+  status?: string;
+  error?: string | null;
   camera?: string | null;
   has_gps?: boolean;
   bytes?: number | null;
