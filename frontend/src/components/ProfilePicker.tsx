@@ -53,8 +53,8 @@ export function ProfilePicker({
           </option>
         )}
         {profiles.map((p) => (
-          <option key={p.name} value={p.name}>
-            {profileLabel(p)} — {plural(p.photo_count, "photo")}
+          <option key={p.name} value={p.name} title={plural(p.photo_count, "photo")}>
+            {profileLabel(p)} ({p.photo_count.toLocaleString()})
           </option>
         ))}
       </select>
