@@ -70,6 +70,8 @@ export interface PhotoSummary {
   width: number;
   height: number;
   reasons?: Reason[];
+  /** The captioner's sentence, the labels' own, and which of them to show (newer servers). */
+  description?: Description | null;
 }
 
 /** Which sentence the photo view shows: the captioner's own, or one built from confident labels. */
@@ -103,7 +105,6 @@ export interface PhotoDetail extends PhotoSummary {
   camera?: string | null;
   has_gps?: boolean;
   bytes?: number | null;
-  description?: Description | null;
 }
 
 export interface HighlightSegment {
