@@ -274,7 +274,7 @@ export function setApiBase(base: string): void {
 }
 
 interface RequestOptions {
-  method?: "GET" | "POST" | "DELETE";
+  method?: "GET" | "POST" | "PATCH" | "DELETE";
   json?: unknown;
   form?: FormData;
   signal?: AbortSignal;
@@ -359,6 +359,9 @@ export const api = {
     (await request<{ profiles: Profile[] }>("/profiles", { signal })).profiles,
   getProfile: (name: string, signal?: AbortSignal) => request<Profile>(`/profiles/${enc(name)}`, { signal }),
   createProfile: (name: string) => request<Profile>("/profiles", { method: "POST", json: { name } }),
+  /** Change the name people read; the URL-safe `name` (and every link) stays. */
+  renameProfile: (name: string, displayName: string) =>
+    request<Profile>(`/profiles/${enc(name)}`, { method: "PATCH", json: { display_name: displayName } }),
   deleteProfile: (name: string) => request<void>(`/profiles/${enc(name)}`, { method: "DELETE" }),
 
   // sources → jobs

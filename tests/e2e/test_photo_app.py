@@ -353,6 +353,21 @@ def test_cancel_a_running_job(page, server, paris_folder: Path) -> None:
     assert server.get_json(f"/api/jobs/{card.get_attribute('data-job-id')}")["status"] == "cancelled"
 
 
+def test_rename_keeps_the_address(page, server) -> None:
+    from playwright.sync_api import expect
+
+    created = server.post_json("/api/profiles", {"name": "Noël 2023"})
+    page.goto(f"/?profile={created['name']}")
+    page.get_by_test_id("profile-rename").click()
+    page.get_by_test_id("profile-rename-input").fill("Noël en famille, à Lyon")
+    page.get_by_test_id("profile-rename-submit").click()
+    expect(page.get_by_test_id("profile-select").locator("option:checked")).to_contain_text("Noël en famille, à Lyon")
+    expect(page.get_by_test_id("profile-count")).to_contain_text("Noël en famille, à Lyon")
+    assert url_params(page)["profile"] == created["name"]  # shared links keep working
+    page.reload()
+    expect(page.get_by_test_id("profile-count")).to_contain_text("Noël en famille, à Lyon")
+
+
 def test_unknown_collection_in_a_link(page, library) -> None:
     from playwright.sync_api import expect
 
