@@ -118,6 +118,8 @@ export interface SearchScores {
   text: number | null;
   semantic: number | null;
   caption_semantic: number | null;
+  /** The query's meaning against the labels' plain nouns and categories (newer servers). */
+  label_meaning?: number | null;
 }
 
 export interface SearchResult {
@@ -142,6 +144,8 @@ export interface SearchResponse {
   matches?: number;
   cutoff?: number;
   did_you_mean?: string | null;
+  /** What was searched: the query or its correction; null when nothing could be. */
+  searched_for?: string | null;
   /** e.g. "No usable English words in “猫”": nothing was searched. */
   notice?: string | null;
 }

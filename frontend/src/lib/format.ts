@@ -53,6 +53,8 @@ export function rawScores(r: Pick<SearchResult, "score" | "scores">): string {
   const { semantic, caption_semantic, text } = r.scores ?? {};
   if (typeof semantic === "number") parts.push(`meaning ${formatScore(semantic)}`);
   if (typeof caption_semantic === "number") parts.push(`caption meaning ${formatScore(caption_semantic)}`);
+  const labelMeaning = r.scores?.label_meaning;
+  if (typeof labelMeaning === "number") parts.push(`label meaning ${formatScore(labelMeaning)}`);
   if (typeof text === "number") parts.push(`words ${formatScore(text)}`);
   return parts.join(" · ");
 }
