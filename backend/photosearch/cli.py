@@ -298,11 +298,19 @@ def cmd_train_retrieval(args: argparse.Namespace) -> None:
 
 
 def cmd_eval_search(args: argparse.Namespace) -> None:
-    from photosearch.services.eval_search import EvalSearchOptions, evaluate
+    from photosearch.services.eval_search import EvalSearchOptions, evaluate, evaluate_real
+
+    if args.real_photos:
+        evaluate_real(Path(args.real_photos), Path(args.real_queries), Path(args.data_dir) if args.data_dir else None,
+                      Path(args.out) if args.out else None)
+        return
+    if not args.data:
+        raise InvalidInput("give --data (the Flickr8k folder) or --real-photos DIR")
 
     evaluate(EvalSearchOptions(data=Path(args.data), split=args.split,
                                data_dir=Path(args.data_dir) if args.data_dir else None, limit=args.limit,
-                               tune=args.tune, out=Path(args.out) if args.out else None))
+                               tune=args.tune, out=Path(args.out) if args.out else None,
+                               cutoff_out=Path(args.cutoff_out) if args.cutoff_out else None))
 
 
 def _date(value: str, end: bool = False) -> datetime:
@@ -418,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train_captioner, forwards=True)
 
     p = sub.add_parser("eval-captioner", help="BLEU/METEOR/CIDEr-D of the captioner on Flickr8k")
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", default=None, help="the Flickr8k folder")
     p.add_argument("--split", default="test", choices=["dev", "test"])
     p.add_argument("--beam", default="1,3,5", help="beam sizes, comma separated")
     p.add_argument("--model", default=None)
@@ -434,11 +442,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train_retrieval, forwards=True)
 
     p = sub.add_parser("eval-search", parents=[common], help="retrieval quality on Flickr8k, through the app")
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", default=None, help="the Flickr8k folder")
     p.add_argument("--split", default="test", choices=["dev", "test"])
     p.add_argument("--out", default=None, help="markdown table (default docs/search-eval-SPLIT.md)")
     p.add_argument("--limit", type=int, default=None, help="only the first N photos (quick runs)")
     p.add_argument("--tune", action="store_true", help="grid-search the fusion on this split (use dev)")
+    p.add_argument("--cutoff-out", default=None, help="also write the relevance cut-off table here (use dev)")
+    p.add_argument("--real-photos", default=None,
+                   help="instead: the real-photo folder (scripts/collect_real_photos.py)")
+    p.add_argument("--real-queries", default="docs/real-photo-queries.json", help="queries for --real-photos")
     p.set_defaults(func=cmd_eval_search)
     return parser
 

@@ -61,7 +61,7 @@ def test_reasons_in_plain_words() -> None:
     labels = [{"label": "espresso", "score": 0.9}, {"label": "cup", "score": 0.05}]
     out = reasons("espresso", {"labels": {"espresso"}}, labels, "", [], semantic=0.1, label_meaning=None)
     assert out == [{"text": "espresso (in labels, 90 %)", "kind": "label"}]
-    out = reasons("a dog on the beach", {"caption": {"dog", "beach"}}, [], "", [], semantic=0.45,
+    out = reasons("a dog on the beach", {"caption": {"dog", "beach"}}, [], "", [], semantic=0.6,
                   label_meaning=None)
     assert out == [{"text": "“dog”, “beach” in the description", "kind": "caption"},
                    {"text": "looks like your words", "kind": "semantic"}]

@@ -10,8 +10,8 @@ why each photo matched, in plain words.
   on average, and how many off-topic queries get no match at all).
 - **Reasons** (`reasons`): "espresso (in labels, 90 %)", "'dog', 'beach' in the description", "#paris in your
   caption", "looks like a bird (label 'crane', 62 %)", "looks like your words".
-- **Vocabulary** (`ProfileVocabulary`): every word the collection's texts use, with how many photos use it,
-  cached per profile until a photo is added, deleted or restored.
+- **The collection's texts** (`ProfileTexts`): every word its texts use (with how many photos use it) and
+  every photo's labels as arrays, cached per profile until a photo is added, deleted or restored.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from photosearch.text.query_terms import correct, has_usable_words, words
 
 # Fused score at or above which a result is a match. Chosen on the Flickr8k dev split: see
 # docs/search-cutoff.md for the table and the rule.
-RELEVANCE_CUTOFF = 0.30
+RELEVANCE_CUTOFF = 0.45
 # A photo "looks like your words" when the joint image-text similarity alone reaches this.
-LOOKS_LIKE = 0.30
+LOOKS_LIKE = 0.50
 # A label meets the query's meaning when its class word is this close (MiniLM cosine) and the label is this sure.
 LABEL_MEANING_MIN_SIM = 0.5
 LABEL_MEANING_MIN_PROB = 0.15
@@ -121,15 +121,35 @@ def _article(word: str) -> str:
 _TOKEN = re.compile(r"[a-z]+")
 
 
-class ProfileVocabulary:
-    """{word: number of photos whose texts use it} per profile, for "did you mean"."""
+@dataclass(frozen=True)
+class ProfileText:
+    """What a profile's texts say, for typo correction and label meaning (rows sorted by photo id)."""
+
+    vocabulary: Counter[str]  # word -> number of photos whose texts use it
+    ids: np.ndarray  # int64 [N]
+    label_index: np.ndarray  # int64 [N, 5] ImageNet classes, -1 = none
+    label_prob: np.ndarray  # float32 [N, 5]
+
+    def label_rows(self, photo_ids: np.ndarray) -> np.ndarray:
+        """Row of each photo id, -1 for photos not known (yet)."""
+        if not len(self.ids):
+            return np.full(len(photo_ids), -1, np.int64)
+        at = np.clip(np.searchsorted(self.ids, photo_ids), 0, len(self.ids) - 1)
+        return np.where(self.ids[at] == photo_ids, at, -1)
+
+
+class ProfileTexts:
+    """`get(profile_id) -> ProfileText`, read once per profile and again only after a photo was added, purged,
+    deleted or restored."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: dict[int, tuple[tuple, Counter[str]]] = {}
+        self._cache: dict[int, tuple[tuple, ProfileText]] = {}
         self._lock = threading.Lock()
 
-    def get(self, profile_id: int) -> Counter[str]:
+    def get(self, profile_id: int) -> ProfileText:
+        from photosearch.text.label_meaning import label_arrays
+
         with self.db.session() as session:
             key = tuple(session.execute(
                 select(func.count(Photo.id), func.max(Photo.id), func.count(Photo.deleted_at),
@@ -138,20 +158,23 @@ class ProfileVocabulary:
             if cached is not None and cached[0] == key:
                 return cached[1]
             rows = session.execute(
-                select(Description.caption, Description.alternatives, Description.labels, Photo.poster_caption,
-                       Photo.hashtags)
+                select(Photo.id, Description.caption, Description.alternatives, Description.labels,
+                       Photo.poster_caption, Photo.hashtags)
                 .join(Photo, Photo.id == Description.photo_id)
                 .where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None))
+                .order_by(Photo.id)
             ).all()
         counts: Counter[str] = Counter()
-        for caption, alternatives, labels, poster, hashtags in rows:
+        for _, caption, alternatives, labels, poster, hashtags in rows:
             text = " ".join([caption or "", *(a.get("text", "") for a in alternatives or []),
                              *(_label_words(lab) for lab in labels or []), poster or "",
                              *(hashtags or [])])
             counts.update(set(_TOKEN.findall(text.lower())))
+        index, prob = label_arrays([r[3] for r in rows])
+        result = ProfileText(counts, np.array([r[0] for r in rows], np.int64), index, prob)
         with self._lock:
-            self._cache[profile_id] = (key, counts)
-        return counts
+            self._cache[profile_id] = (key, result)
+        return result
 
 
 def _label_words(label: dict) -> str:

@@ -27,10 +27,19 @@ from sqlalchemy import func, select
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, NotFound
 from photosearch.services.library import photo_summary, profile_by_name
+from photosearch.services.relevance import (
+    LABEL_MEANING_MIN_PROB,
+    LABEL_MEANING_MIN_SIM,
+    RELEVANCE_CUTOFF,
+    ProfileTexts,
+    plan_query,
+    reasons,
+)
 from photosearch.services.timeline import date_key
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, stems
 from photosearch.storage.models import Description, Photo
+from photosearch.text.label_meaning import LabelMeaning, label_arrays
 
 SORTS = ("best", "newest", "oldest")
 TEXT_CANDIDATES = 1000  # BM25 hits considered per query
@@ -49,6 +58,7 @@ class FusionConfig:
     w_text: float = 0.2
     w_semantic: float = 1.0
     w_caption: float = 0.0
+    w_label: float = 0.1  # label meaning: query vs the labels' plain nouns (text/label_meaning.py)
     rrf_k: int = 60
 
 
@@ -85,6 +95,9 @@ class Searcher:
         self._cache_lock = threading.Lock()
         # MiniLM vectors of recent queries: typing re-sends the same prefixes, and evaluation embeds in batches.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.texts = ProfileTexts(db)  # vocabulary ("did you mean") and label arrays (label meaning)
+        self.cutoff = RELEVANCE_CUTOFF
+        self._label_meaning: LabelMeaning | None = None
 
     # -- inputs ------------------------------------------------------------------------------------
     def check_query(self, query: object) -> str:
@@ -135,18 +148,29 @@ class Searcher:
         if not 0 <= offset <= 100_000:
             raise InvalidInput("offset must be between 0 and 100000")
         profile_id = self._profile_id(profile)
-        ranked = self.rank(profile_id, query, after=after, before=before)
-        if sort != "best":
-            ranked = self._by_date(profile_id, ranked, newest=sort == "newest")
+        plan = plan_query(query, self.texts.get(profile_id).vocabulary)
+        answer = {"query": query, "searched_for": plan.search_text, "did_you_mean": plan.did_you_mean,
+                  "notice": plan.notice, "cutoff": self.cutoff}
+        if plan.search_text is None:  # nothing we can read: say so rather than rank the collection by noise
+            return {**answer, "total": 0, "matches": 0, "results": []}
+        ranked = self.rank(profile_id, plan.search_text, after=after, before=before)
+        for r in ranked:
+            r["strong"] = self.is_match(r)
+        if sort != "best":  # the matches by date, then the weaker results by date
+            dated = self._by_date(profile_id, ranked, newest=sort == "newest")
+            ranked = [r for r in dated if r["strong"]] + [r for r in dated if not r["strong"]]
         page = ranked[offset : offset + limit]
+        searched = plan.search_text
         with self.db.session() as session:
             photos = {p.id: p for p in session.scalars(select(Photo).where(Photo.id.in_([r["id"] for r in page])))}
             results = []
             for r in page:
                 photo = photos[r["id"]]
-                caption = photo.description.caption if photo.description else ""
+                d = photo.description
+                caption = d.caption if d else ""
+                labels = list(d.labels or []) if d else []
                 all_stems = set().union(*r["matched"].values()) if r["matched"] else set()
-                query_words = [w for w in re.findall(r"\w+", query) if set(stems(w)) & all_stems]
+                query_words = [w for w in re.findall(r"\w+", searched) if set(stems(w)) & all_stems]
                 results.append({
                     "photo": photo_summary(photo, profile),
                     "score": round(r["score"], 6),
@@ -155,8 +179,20 @@ class Searcher:
                     "matched_in": sorted({FIELD_ORIGIN[f] for f in r["matched"]}),
                     "highlight": highlight_segments(caption or "", set(r["matched"].get("caption", set()))
                                                     | set(r["matched"].get("alternatives", set()))),
+                    "strong": r["strong"],
+                    "reasons": reasons(searched, r["matched"], labels, photo.poster_caption or "",
+                                       list(photo.hashtags or []), r["scores"]["semantic"],
+                                       self._label_reason(searched, labels)),
                 })
-        return {"query": query, "total": len(ranked), "results": results}
+        return {**answer, "total": len(ranked), "matches": sum(r["strong"] for r in ranked), "results": results}
+
+    def is_match(self, row: dict) -> bool:
+        """A real match: the fused score reaches the calibrated cut-off. Without the semantic models (nothing to
+        calibrate against) a full-text hit is the evidence."""
+        scores = row["scores"]
+        if scores["semantic"] is None and scores["caption_semantic"] is None:
+            return scores["text"] is not None
+        return row["score"] >= self.cutoff
 
     def rank(self, profile_id: int, query: str, after: datetime | None = None,
              before: datetime | None = None) -> list[dict]:
@@ -167,6 +203,7 @@ class Searcher:
         text_scores = {h.photo_id: h.score for h in hits if h.photo_id in visible}
         matched = {h.photo_id: h.matched for h in hits if h.photo_id in visible}
         semantic, caption_sem = self._semantic(vectors, query)
+        label_meaning = self._label_scores(profile_id, vectors.ids, query) if semantic is not None else None
 
         candidates = set(text_scores)
         if semantic is not None or caption_sem is not None:
@@ -177,13 +214,17 @@ class Searcher:
         position = {int(pid): i for i, pid in enumerate(vectors.ids)}
 
         def component(values: np.ndarray | None, pid: int) -> float | None:
-            return None if values is None or pid not in position else float(values[position[pid]])
+            if values is None or pid not in position:
+                return None
+            value = float(values[position[pid]])
+            return None if np.isnan(value) else value
 
         max_text = max(text_scores.values(), default=0.0) or 1.0
         rows = []
         for pid in candidates:
             scores = {"text": text_scores.get(pid), "semantic": component(semantic, pid),
-                      "caption_semantic": component(caption_sem, pid)}
+                      "caption_semantic": component(caption_sem, pid),
+                      "label_meaning": component(label_meaning, pid)}
             rows.append({"id": pid, "scores": scores, "matched": matched.get(pid, {}),
                          "score": 0.0 if self.fusion.method == "rrf" else self._weighted(scores, max_text)})
         if self.fusion.method == "rrf":
@@ -227,14 +268,54 @@ class Searcher:
             return np.stack([self._query_vectors.get(q) if q in self._query_vectors
                              else self._models().text_embedder.embed([q])[0] for q in queries])
 
+    # -- label meaning -------------------------------------------------------------------------------
+    def label_meaning(self) -> LabelMeaning | None:
+        models = self._models()
+        if models is None or models.text_embedder is None:
+            return None
+        if self._label_meaning is None:
+            self._label_meaning = LabelMeaning(models.text_embedder.embed)
+        return self._label_meaning if self._label_meaning.available else None
+
+    def _label_scores(self, profile_id: int, ids: np.ndarray, query: str) -> np.ndarray | None:
+        """Label meaning of each photo of `ids` (NaN where its labels are unknown); None without the table."""
+        meaning = self.label_meaning()
+        if meaning is None:
+            return None
+        texts = self.texts.get(profile_id)
+        rows = texts.label_rows(ids)
+        classes = meaning.class_scores(self.embed_queries([query])[0])
+        safe = np.maximum(rows, 0)
+        scores = meaning.photo_scores(classes, texts.label_index[safe], texts.label_prob[safe])
+        return np.where(rows >= 0, scores, np.nan).astype(np.float32)
+
+    def _label_reason(self, query: str, labels: list[dict]) -> tuple[str, str, float] | None:
+        """(class word, label, probability) of the sure label whose plain word is closest to the query's meaning,
+        when it is close enough to say "looks like a bird (crane, 62 %)"."""
+        meaning = self.label_meaning() if labels and query in self._query_vectors else None
+        if meaning is None:
+            return None
+        index, prob = label_arrays([labels])
+        found = []
+        for j, (c, p) in enumerate(zip(index[0].tolist(), prob[0].tolist(), strict=True)):
+            if c >= 0 and p >= LABEL_MEANING_MIN_PROB:
+                word = meaning.best_words(self._query_vectors[query], c)
+                if word is not None and word[1] >= LABEL_MEANING_MIN_SIM:
+                    found.append((word[1] * p, word[0], labels[j]["label"], p))
+        if not found:
+            return None
+        _, word, label, p = max(found)
+        return word, label, p
+
     def _weighted(self, scores: dict, max_text: float) -> float:
         f = self.fusion
         return (f.w_text * (scores["text"] or 0.0) / max_text
                 + f.w_semantic * (scores["semantic"] or 0.0)
-                + f.w_caption * (scores["caption_semantic"] or 0.0))
+                + f.w_caption * (scores["caption_semantic"] or 0.0)
+                + f.w_label * (scores.get("label_meaning") or 0.0))
 
     def _rrf(self, rows: list[dict]) -> None:
-        for name in ("text", "semantic", "caption_semantic"):
+        for name in ("text", "semantic", "caption_semantic", "label_meaning"):
             present = sorted((r for r in rows if r["scores"][name] is not None),
                              key=lambda r, n=name: (-r["scores"][n], r["id"]))
             for rank, r in enumerate(present):
