@@ -25,6 +25,7 @@ VOCAB = Counter({"astronaut": 1, "rocket": 2, "espresso": 1, "cat": 3, "coffee":
     ("astronaut", None),
     ("dgo", None),  # under 4 letters: too many neighbours to guess
     ("zzzzzzzz", None),  # nothing close
+    ("cafés", None),  # accented: not an English typo
 ])
 def test_corrections(query: str, expected: str | None) -> None:
     assert correct(query, VOCAB) == expected

@@ -118,7 +118,7 @@ def _article(word: str) -> str:
 
 
 # -- the collection's vocabulary -----------------------------------------------------------------------
-_TOKEN = re.compile(r"[a-z]+")
+_TOKEN = re.compile(r"[^\W_]+")  # the words of query_terms.words: "café" stays "café"
 
 
 @dataclass(frozen=True)

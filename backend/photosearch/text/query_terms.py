@@ -12,7 +12,8 @@ Search understands English descriptions. Two things go wrong with the words peop
   entries, the vocabulary the semantic search reads).
 
 Edit distance is Damerau-Levenshtein (a swap of two letters is one edit) from rapidfuzz. Allowed: 1 edit for
-words of 4-5 letters, 2 from 6 letters; words under 4 letters are never corrected (too many neighbours).
+words of 4-5 letters, 2 from 6 letters; words under 4 letters are never corrected (too many neighbours), nor
+words with letters beyond ASCII ("café", "Zürich": not English, so not an English typo).
 Among candidates at the smallest distance the word used by more photos wins, then the alphabetically first.
 """
 
@@ -63,7 +64,7 @@ def correct_word(word: str, vocabulary: Mapping[str, int], known: frozenset[str]
     """The collection's word `word` was probably meant to be, or None (it is fine, or nothing is close)."""
     word = word.lower()
     edits = max_edits(word)
-    if not edits or not word.isalpha() or word in vocabulary or word in known:
+    if not edits or not (word.isalpha() and word.isascii()) or word in vocabulary or word in known:
         return None
     found = extract(word, list(vocabulary), scorer=DamerauLevenshtein.distance, score_cutoff=edits, limit=None)
     if not found:
