@@ -285,6 +285,8 @@ class Searcher:
         texts = self.texts.get(profile_id)
         rows = texts.label_rows(ids)
         classes = meaning.class_scores(self.embed_queries([query])[0])
+        if classes is None:
+            return None
         safe = np.maximum(rows, 0)
         scores = meaning.photo_scores(classes, texts.label_index[safe], texts.label_prob[safe])
         return np.where(rows >= 0, scores, np.nan).astype(np.float32)

@@ -75,6 +75,8 @@ class LabelMeaning:
                 self._words = class_words()
                 if self._words is not None:
                     self._matrix = np.asarray(self._embed(self._words.words), np.float32)
+                    if self._matrix.ndim != 2 or len(self._matrix) != len(self._words.words):
+                        self._words = self._matrix = None  # an embedder that is not MiniLM: no label meaning
                 self._ready = True
         return self._words is not None
 
@@ -84,7 +86,7 @@ class LabelMeaning:
 
     def class_scores(self, query_vector: np.ndarray) -> np.ndarray | None:
         """float32 [1000]: how close the query is to each class's noun or (a little less) its categories."""
-        if not self._load():
+        if not self._load() or self._matrix.shape[1] != len(query_vector):
             return None
         sims = self._matrix @ np.asarray(query_vector, np.float32)  # [W]
         words = self._words
