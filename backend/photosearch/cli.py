@@ -35,7 +35,6 @@ from photosearch.services import Services
 from photosearch.services.check import check
 from photosearch.services.demo import ensure_demo
 from photosearch.services.jobs import JobStatus
-from photosearch.sources.base import Source
 from photosearch.sources.registry import all_sources
 
 # Training and evaluation (torch, datasets, metrics) are imported only inside their commands: serving,
@@ -103,7 +102,7 @@ def cmd_profile(args: argparse.Namespace) -> None:
 # -- ingest ---------------------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> None:
     services = _services(args)
-    chosen = [(s, getattr(args, _dest(s))) for s in all_sources() if s.cli_option and getattr(args, _dest(s))]
+    chosen = [(s, getattr(args, s.cli.dest)) for s in all_sources() if s.cli and getattr(args, s.cli.dest)]
     if len(chosen) != 1:  # argparse's mutually exclusive group already says so; kept for direct callers
         raise InvalidInput("say where the photos are: " + ", ".join(_cli_sources()))
     kind, value = chosen[0]
@@ -133,7 +132,7 @@ def cmd_redescribe(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     services = _services(args)
-    names = [args.name] if args.name else [p["name"] for p in services.library.profiles()]
+    names = [args.name] if args.name else [p.name for p in services.library.profiles()]
     for name in names:
         services.library.profile_id(name)  # NotFound for an unknown profile
         job_id = services.jobs.create_job(name, "redescribe", {})
@@ -153,12 +152,8 @@ def cmd_redescribe(args: argparse.Namespace) -> None:
             raise SystemExit(1)
 
 
-def _dest(source: Source) -> str:
-    return source.cli_option.lstrip("-").replace("-", "_")
-
-
 def _cli_sources() -> list[str]:
-    return [f"{s.cli_option} {s.cli_metavar or 'VALUE'}" for s in all_sources() if s.cli_option]
+    return [f"{s.cli.flag} {s.cli.metavar}" for s in all_sources() if s.cli]
 
 
 # -- jobs -----------------------------------------------------------------------------------------
@@ -353,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     group = p.add_mutually_exclusive_group(required=True)
     for source in all_sources():
-        if source.cli_option:
-            group.add_argument(source.cli_option, metavar=source.cli_metavar, help=source.cli_help)
+        if source.cli:
+            group.add_argument(source.cli.flag, metavar=source.cli.metavar, help=source.cli.help)
     p.add_argument("--limit", type=int, default=None, help="at most this many posts (Instagram profiles)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)

@@ -26,7 +26,7 @@ from pathlib import Path
 from photosearch.config import Settings
 from photosearch.errors import Forbidden, ImageError, InvalidInput, NotFound, TooLarge
 from photosearch.imagebytes import IMAGE_SUFFIXES
-from photosearch.sources.base import ListContext, Source, SourcePhoto
+from photosearch.sources.base import CliOption, JsonField, ListContext, Source, SourcePhoto
 from photosearch.sources.registry import register
 from photosearch.units import megabytes as _mb
 
@@ -120,11 +120,8 @@ class FolderSource(Source):
     """Every photo below a folder on the server (recursively), within the allowed roots."""
 
     kind = "folder"
-    json_field = "folder"
-    json_hint = "a path on the server"
-    cli_option = "--folder"
-    cli_metavar = "DIR"
-    cli_help = "a folder of photos (searched recursively)"
+    json = JsonField("folder", "a path on the server")
+    cli = CliOption("--folder", "DIR", "a folder of photos (searched recursively)")
     rank = 20
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:

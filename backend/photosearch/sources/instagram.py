@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 from photosearch.config import Settings
 from photosearch.errors import FetchError, ImageError, InvalidInput, PhotosearchError
-from photosearch.sources.base import ListContext, SavedFile, Source, SourcePhoto
+from photosearch.sources.base import CliOption, JsonField, ListContext, SavedFile, Source, SourcePhoto
 from photosearch.sources.registry import register
 from photosearch.units import megabytes as _megabytes
 
@@ -511,9 +511,7 @@ class InstagramExportSource(Source):
     """Your own posts, from the ZIP of an Instagram data export (JSON format)."""
 
     kind = "instagram"
-    cli_option = "--instagram-export"
-    cli_metavar = "ZIP"
-    cli_help = "the ZIP of an Instagram data export (JSON format)"
+    cli = CliOption("--instagram-export", "ZIP", "the ZIP of an Instagram data export (JSON format)")
     rank = 30
 
     def from_cli(self, value: str, options: dict, settings: Settings) -> dict:
@@ -539,11 +537,9 @@ class InstagramProfileSource(Source):
     """A public profile's latest posts, online (needs the instagram extra)."""
 
     kind = "instagram_profile"
-    json_field = "instagram_profile"
-    json_hint = "a public Instagram user name"
-    cli_option = "--instagram-profile"
-    cli_metavar = "USER"
-    cli_help = "a public Instagram profile (needs the instagram extra); --limit posts"
+    json = JsonField("instagram_profile", "a public Instagram user name")
+    cli = CliOption("--instagram-profile", "USER", "a public Instagram profile (needs the instagram extra); "
+                    "--limit posts")
     rank = 40
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:
