@@ -68,7 +68,8 @@ def _save_uploads(files, only: set[str] | None) -> tuple[Path, list[SavedFile]]:
     folder.mkdir(parents=True)
     saved = []
     for storage in files:
-        original = Path(storage.filename or "photo").name[:200]
+        # control characters (a CR/LF that survived, a NUL) never reach a message or the database
+        original = "".join(ch for ch in Path(storage.filename or "photo").name if ch.isprintable())[:200] or "photo"
         suffix = Path(original).suffix.lower()
         if only is not None and suffix not in only:
             continue
@@ -78,19 +79,24 @@ def _save_uploads(files, only: set[str] | None) -> tuple[Path, list[SavedFile]]:
     return folder, saved
 
 
-def _upload(name: str, kind: str, files: list, only: set[str] | None = None):
+def _upload(name: str, kind: str, files: list, only: set[str] | None = None, unnamed: int = 0):
     svc = services()
     folder, saved = _save_uploads(files, only)
-    return _start(name, kind, source(kind).from_files(saved, folder, svc.settings))
+    spec = source(kind).from_files(saved, folder, svc.settings)
+    if unnamed:  # reported as failed items of the job, beside the files that did arrive
+        spec["unnamed"] = unnamed
+    return _start(name, kind, spec)
 
 
 @bp.post("/profiles/<name>/uploads")
 def upload(name: str):
     services().library.profile_id(name)
     files = request.files.getlist("files")
-    if not files:
+    # A file part whose name a line break cut short arrives as a plain form field: report it, keep the rest.
+    unnamed = len(request.form.getlist("files"))
+    if not files and not unnamed:
         raise InvalidInput("choose one or more photos to upload (form field 'files')")
-    return _upload(name, "upload", files)
+    return _upload(name, "upload", files, unnamed=unnamed)
 
 
 @bp.post("/profiles/<name>/instagram-export")

