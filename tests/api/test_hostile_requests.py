@@ -145,3 +145,20 @@ def test_an_upload_with_a_bad_file_name_reports_that_file_and_keeps_the_others(c
     assert len(status["failures"]) == 1 and "file name could not be read" in status["failures"][0]["error"]
     reported = sources + json.dumps(status["failures"])
     assert "\r" not in reported and "\\r" not in reported
+
+
+def test_a_bad_instagram_upload_is_named_as_the_person_named_it(client) -> None:
+    """Not the generated name it was saved under (a 32-digit hex string)."""
+    client.post("/api/profiles", json={"name": "p"})
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", "not an export")
+    buffer.seek(0)
+    response = client.post("/api/profiles/p/instagram-export", data={"file": (buffer, "my-instagram.zip")},
+                           content_type="multipart/form-data")
+    body = assert_json_error(response, 400)
+    assert "my-instagram.zip is not an Instagram data export" in body["error"], body
+    services = client.application.extensions["photosearch"]
+    assert list(services.settings.uploads_dir.iterdir()) == []  # nothing stray from the refused upload

@@ -20,7 +20,7 @@ from photosearch.api.guard import check_request
 from photosearch.api.http import EXTENSION
 from photosearch.api.serialize import jsonable
 from photosearch.config import Settings
-from photosearch.errors import PhotosearchError
+from photosearch.errors import DiskFull, PhotosearchError, is_disk_full
 from photosearch.services import Services
 from photosearch.units import megabytes
 
@@ -66,6 +66,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if is_disk_full(exc):  # not a bug: say what the person can do about it
+            log.error("disk full on %s %s: %s", request.method, request.path, exc)
+            full = DiskFull()
+            return jsonify(error=full.message, status=full.status), full.status
         log.exception("unexpected error on %s %s", request.method, request.path)
         return jsonify(error="something went wrong on the server; it has been logged", status=500), 500
 

@@ -151,9 +151,10 @@ class _ExportZip:
     more than reading them. The lock keeps the single handle's seeks consistent across worker threads.
     """
 
-    def __init__(self, path: Path, max_bytes: int) -> None:
+    def __init__(self, path: Path, max_bytes: int, shown: str | None = None) -> None:
         self.path = path
         self.max_bytes = max_bytes
+        self.shown = shown or path.name  # the person's file name, not the generated one of an upload
         self._zip: zipfile.ZipFile | None = None
         self._lock = threading.Lock()
 
@@ -162,9 +163,9 @@ class _ExportZip:
             try:
                 self._zip = zipfile.ZipFile(self.path)
             except FileNotFoundError:
-                raise InvalidInput(f"the Instagram export {self.path.name} is no longer there") from None
+                raise InvalidInput(f"the Instagram export {self.shown} is no longer there") from None
             except (zipfile.BadZipFile, OSError) as err:
-                raise InvalidInput(f"the Instagram export {self.path.name} cannot be read: {err}") from None
+                raise InvalidInput(f"the Instagram export {self.shown} cannot be read: {err}") from None
         return self._zip
 
     def read(self, uri: str) -> bytes:
@@ -218,22 +219,22 @@ _EXPORT_FOLDERS = frozenset(
 )
 
 
-def _not_an_export(path: Path, names: list[str]) -> InvalidInput:
+def _not_an_export(shown: str, names: list[str]) -> InvalidInput:
     how = (
         "In Instagram, open Accounts Center > Your information and permissions > Download your information, "
         "choose your posts, format JSON, and give the ZIP you receive."
     )
     if any(PurePosixPath(n).name.startswith("posts_") and n.endswith(".html") for n in names):
         return InvalidInput(
-            f"{path.name} is an Instagram export in HTML format; request it in JSON format. {how}"
+            f"{shown} is an Instagram export in HTML format; request it in JSON format. {how}"
         )
     if any(_EXPORT_FOLDERS.intersection(PurePosixPath(n).parts[:-1]) for n in names):
         return InvalidInput(
-            f"{path.name} looks like an Instagram export but contains no posts (no posts_1.json). "
+            f"{shown} looks like an Instagram export but contains no posts (no posts_1.json). "
             f"Request it again with your posts included. {how}"
         )
     return InvalidInput(
-        f"{path.name} is not an Instagram data export: it has no content/posts_1.json or "
+        f"{shown} is not an Instagram data export: it has no content/posts_1.json or "
         f"your_instagram_activity/content/posts_1.json. {how}"
     )
 
@@ -316,22 +317,24 @@ def _member_reader(export: _ExportZip, member: str) -> Callable[[], bytes]:
     return lambda: export.read(member)
 
 
-def read_export(path: Path, *, max_bytes: int = MAX_MEMBER_BYTES) -> list[SourcePhoto]:
+def read_export(path: Path, *, max_bytes: int = MAX_MEMBER_BYTES, name: str | None = None) -> list[SourcePhoto]:
     """Every photo of the posts in an Instagram data export ZIP (JSON format), newest posts first.
 
     One record per photo: a carousel gives several records with the same `post_id` and caption; a video
     gives a record with `skip_reason`. Raises `InvalidInput` when the file is not such an export. Reading
     a photo raises `InvalidInput` (missing or unsafe member) or `ImageError` (over `max_bytes`, corrupt).
-    Keep the ZIP in place until the photos have been read.
+    Keep the ZIP in place until the photos have been read. `name` is how messages call the file (an
+    upload's own name; default: the file's name on disk).
     """
     path = Path(path)
+    shown = name or path.name
     if not path.is_file():
-        raise InvalidInput(f"no Instagram export at {path}")
+        raise InvalidInput(f"the Instagram export {shown} is gone" if name else f"no Instagram export at {path}")
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        raise InvalidInput(f"{path.name} is not a ZIP file; give the ZIP that Instagram sent you") from None
-    export = _ExportZip(path, max_bytes)
+        raise InvalidInput(f"{shown} is not a ZIP file; give the ZIP that Instagram sent you") from None
+    export = _ExportZip(path, max_bytes, shown)
     photos: list[SourcePhoto] = []
     seen: set[str] = set()
     with archive:
@@ -339,7 +342,7 @@ def read_export(path: Path, *, max_bytes: int = MAX_MEMBER_BYTES) -> list[Source
         name_set = set(names)
         posts_files = _posts_files(names)
         if not posts_files:
-            raise _not_an_export(path, names)
+            raise _not_an_export(shown, names)
         for name, root in posts_files:
             for index, post in enumerate(_load_posts(archive, name)):
                 for photo in _export_photos(post, index, export, root, name_set):
@@ -524,11 +527,11 @@ class InstagramExportSource(Source):
         zips = [f for f in files if f.path.suffix == ".zip"]
         if not zips:
             raise InvalidInput("an Instagram export is a .zip file")
-        read_export(zips[0].path)  # a ZIP that is not an export gets its message now
+        read_export(zips[0].path, name=zips[0].name)  # a ZIP that is not an export gets its message now
         return {"path": str(zips[0].path), "name": zips[0].name, "cleanup": str(folder)}
 
     def photos(self, spec: dict, context: ListContext) -> list[SourcePhoto]:
-        return read_export(Path(spec["path"]), max_bytes=context.settings.max_image_bytes)
+        return read_export(Path(spec["path"]), max_bytes=context.settings.max_image_bytes, name=spec.get("name"))
 
     def title(self, spec: dict) -> str:
         return f"Instagram export {spec.get('name') or Path(spec['path']).name}"
