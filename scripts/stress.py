@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         f"machine             {os.cpu_count()} CPUs ({cpu_model()}), {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; load average before {load_before:.2f}",
         f"server start-up     {startup_s:.1f} s (until /api/health answers)",
-        f"URL list accepted   {accept_s * 1000:.0f} ms ({args.photos} URLs, HTTP 202)",
+        f"URL list accepted   {accept_s * 1000:.0f} ms ({len(urls)} URLs, HTTP 202)",
         f"ingest job          {last['status']} in {ingest_s:.1f} s: {last['done']} done, {last['failed']} failed, "
         f"{last['skipped']} skipped ({args.photos / ingest_s:.1f} photos/s); photo server hits {hits[0]}",
         f"searches            {len(lat)} requests from {args.searchers} threads over {search_s:.1f} s "
