@@ -70,6 +70,6 @@ def test_a_file_name_that_is_not_utf8_costs_nothing(services, settings, make_pho
     job = services.jobs.create_job("p", "folder", {"folder": str(album)})
     status = services.jobs.run_job(job)
     assert (status.status, status.done, status.failed) == ("done", 2, 0), status
-    sources = sorted(p["source"] for p in services.timeline.photos("p", limit=10)["photos"])
+    sources = sorted(p.source for p in services.timeline.photos("p", limit=10)["photos"])
     assert any(s.endswith("bad\\xe9\\xff.jpg") for s in sources), sources
     assert any(s.endswith(good.name) for s in sources), sources
