@@ -109,16 +109,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     spec = kind.from_cli(value, {"limit": args.limit}, services.settings)
     services.library.ensure_profile(args.name)
     job_id = services.jobs.create_job(args.name, kind.kind, spec)
-    bar = tqdm(total=0, unit="photo", desc=f"indexing {args.name}", disable=args.quiet)
-
-    def progress(status: JobStatus) -> None:
-        bar.total = status.total
-        bar.n = status.processed
-        bar.set_postfix(failed=status.failed, skipped=status.skipped)
-        bar.refresh()
-
-    status = services.jobs.run_job(job_id, progress)
-    bar.close()
+    status = _run_job_with_bar(services, job_id, f"indexing {args.name}", args.quiet)
     for failure in status.failures:
         print(f"  {failure.source}: {failure.error}", file=sys.stderr)
     print(f"{status.status}: {status.done} photos indexed, {status.failed} failed, "
@@ -127,25 +118,30 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def _run_job_with_bar(services: Services, job_id: int, desc: str, quiet: bool) -> JobStatus:
+    """Run a job in this process with a progress bar on stderr (tqdm's default), and return how it ended."""
+    bar = tqdm(total=0, unit="photo", desc=desc, disable=quiet)
+
+    def progress(status: JobStatus) -> None:
+        bar.total = status.total
+        bar.n = status.processed
+        bar.set_postfix(failed=status.failed, skipped=status.skipped)
+        bar.refresh()
+
+    try:
+        return services.jobs.run_job(job_id, progress)
+    finally:
+        bar.close()
+
+
 def cmd_redescribe(args: argparse.Namespace) -> None:
     """Describe the photos of one profile (or every profile) again with today's models, as a job."""
-    from tqdm import tqdm
-
     services = _services(args)
     names = [args.name] if args.name else [p.name for p in services.library.profiles()]
     for name in names:
         services.library.profile_id(name)  # NotFound for an unknown profile
         job_id = services.jobs.create_job(name, "redescribe", {})
-        bar = tqdm(total=0, unit="photo", desc=f"redescribing {name}", disable=args.quiet)
-
-        def progress(status: JobStatus, bar=bar) -> None:  # noqa: ANN001 - one bar per profile
-            bar.total = status.total
-            bar.n = status.processed
-            bar.set_postfix(failed=status.failed, skipped=status.skipped)
-            bar.refresh()
-
-        status = services.jobs.run_job(job_id, progress)
-        bar.close()
+        status = _run_job_with_bar(services, job_id, f"redescribing {name}", args.quiet)
         print(f"{name}: {status.status}: {status.done} photos described again, {status.skipped} already "
               f"current, {status.failed} failed" + (f" ({status.error})" if status.error else ""))
         if status.status == "failed":

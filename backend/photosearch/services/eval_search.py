@@ -263,47 +263,6 @@ def _write_cutoffs(options: EvalSearchOptions, rows: list[dict], photos: int, qu
     print(f"wrote {out}")
 
 
-def _describe(f: FusionConfig) -> str:
-    if f.method == "rrf":
-        return f"rrf k={f.rrf_k}"
-    return f"weighted text {f.w_text} + semantic {f.w_semantic} + caption {f.w_caption} + labels {f.w_label}"
-
-
-def _print_and_write(options: EvalSearchOptions, table: dict, tuning: list, photos: int, queries: int) -> None:
-    header = "| ranking | R@1 | R@5 | R@10 | median rank |\n|---|---|---|---|---|"
-    rows = [f"| {name} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['R@10']:.3f} | {m['median rank']:.0f} |"
-            for name, m in table.items()]
-    tune_rows = [f"| {name} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['R@10']:.3f} | {m['median rank']:.0f} |"
-                 for name, m in tuning[:12]]
-    text = "\n".join([header, *rows])
-    print(text)
-    if tune_rows:
-        print("\nfusion tuning (best first):\n" + "\n".join([header, *tune_rows]))
-    out = Path(options.out or f"docs/search-eval-{options.split}.md")
-    command = options.command or "photosearch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    doc = [
-        f"# Search evaluation: Flickr8k {options.split} split",
-        "",
-        f"{photos} photos indexed as one profile through the app's pipeline; each of their {queries} human "
-        "captions is a query whose one right answer is its photo.",
-        "",
-        text,
-        "",
-    ]
-    if tune_rows:
-        doc += ["Fusion tuning on this split (best 12 of the grid):", "", header, *tune_rows, ""]
-    doc += [
-        f"Command: `{command}`  ",
-        f"Machine: {platform.machine()} CPU (2 cores); date {datetime.now(UTC):%Y-%m-%d}.  ",
-        "Data: Flickr8k (Hodosh, Young & Hockenmaier 2013, JAIR 47:853-899). For scale: Karpathy & Fei-Fei "
-        "2015 report R@1/5/10 = 0.118/0.321/0.447 on Flickr8k.",
-        "",
-    ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(doc))
-    print(f"wrote {out}")
-
-
 # -- real photos ------------------------------------------------------------------------------------------
 def evaluate_real(photos_dir: Path, queries_file: Path, data_dir: Path | None, out: Path | None) -> dict:
     """R@1/R@5 on real photos (docs/real-photos.json, collected by scripts/collect_real_photos.py) for the
