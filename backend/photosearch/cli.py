@@ -176,7 +176,7 @@ def cmd_search(args: argparse.Namespace) -> None:
             try:
                 page = services.searcher.search(args.name, q, limit=args.limit, after=args.after,
                                                 before=args.before, sort=args.sort)
-                print(json.dumps({"query": q, "results": [_result_json(r) for r in page["results"]]}))
+                print(json.dumps(_page_json(page)))
             except PhotosearchError as exc:
                 print(json.dumps({"query": q, "error": exc.message}))
         return
@@ -185,22 +185,42 @@ def cmd_search(args: argparse.Namespace) -> None:
     page = services.searcher.search(args.name, args.query, limit=args.limit, after=args.after, before=args.before,
                                     sort=args.sort)
     if args.json:
-        print(json.dumps({"query": page["query"], "total": page["total"],
-                          "results": [_result_json(r) for r in page["results"]]}, indent=1))
+        print(json.dumps(_page_json(page), indent=1))
         return
-    if not page["results"]:
-        print("no photos match")
+    for line in _search_lines(page):
+        print(line)
+
+
+def _page_json(page: dict) -> dict:
+    """The search answer as the API gives it (matches, cut-off, did-you-mean, notice), results without URLs."""
+    head = {k: page.get(k) for k in ("query", "searched_for", "did_you_mean", "notice", "cutoff", "total", "matches")}
+    return {**head, "results": [_result_json(r) for r in page["results"]]}
+
+
+def _search_lines(page: dict) -> list[str]:
+    """Matches first; results under the relevance cut-off follow under a 'weaker matches' line, as in the app."""
+    lines = []
+    if page.get("notice"):
+        lines.append(page["notice"])
+    if page.get("did_you_mean"):
+        lines.append(f"did you mean: {page['did_you_mean']}? (searched for {page.get('searched_for')!r})")
+    if not page.get("matches") and not page.get("notice"):
+        lines.append(f"no photo matches {page.get('searched_for') or page['query']!r}")
     for rank, r in enumerate(page["results"], 1):
+        if not r.get("strong", True) and (rank == 1 or page["results"][rank - 2].get("strong", True)):
+            lines.append("weaker matches (below the relevance cut-off):")
         p = r["photo"]
-        why = ", ".join(r["matched"]) or "semantic"
+        why = "; ".join(reason["text"] for reason in r.get("reasons") or []) or ", ".join(r["matched"]) or "semantic"
         labels = ", ".join(lab["label"] for lab in p.labels[:3])
-        print(f"{rank:>3}. {r['score']:.3f}  #{p.id}  {p.caption or '-'}  [{labels}]  ({why})  {p.source}")
+        lines.append(f"{rank:>3}. {r['score']:.3f}  #{p.id}  {p.caption or '-'}  [{labels}]  ({why})  {p.source}")
+    return lines
 
 
 def _result_json(r: dict) -> dict:
     p = r["photo"]
-    return {"photo_id": p.id, "source": p.source, "score": r["score"], "scores": r["scores"],
-            "caption": p.caption, "labels": p.labels, "matched": r["matched"], "matched_in": r["matched_in"]}
+    return {"photo_id": p.id, "source": p.source, "score": r["score"], "strong": r.get("strong"),
+            "reasons": r.get("reasons"), "scores": r["scores"], "caption": p.caption, "labels": p.labels,
+            "matched": r["matched"], "matched_in": r["matched_in"]}
 
 
 # -- browse and delete ----------------------------------------------------------------------------
