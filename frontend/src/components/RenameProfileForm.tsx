@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { api, profileLabel, type Profile } from "../api";
-import { errorText } from "../lib/errors";
+import { useAction } from "../hooks/useAction";
 
 /** Rename a collection on screen (PATCH display_name): its address, and so every shared link, stays. */
 export function RenameProfileForm({
@@ -14,20 +14,11 @@ export function RenameProfileForm({
 }) {
   const id = useId();
   const [name, setName] = useState(profileLabel(profile));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      onRenamed(await api.renameProfile(profile.name, name.trim()));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(async () => onRenamed(await api.renameProfile(profile.name, name.trim())));
   }
 
   return (

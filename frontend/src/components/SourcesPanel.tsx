@@ -2,8 +2,8 @@ import "./SourcesPanel.css";
 import { useId, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from "react";
 import { api, type Job } from "../api";
 import { parseUrlList, plural } from "../lib/format";
+import { useAction } from "../hooks/useAction";
 import { useLimits } from "../hooks/useLimits";
-import { errorText } from "../lib/errors";
 import { uploadProblem } from "../lib/limits";
 import { ProgressBar } from "./ProgressBar";
 
@@ -26,27 +26,18 @@ export function SourcesPanel({ profile, onJob }: { profile: string; onJob: (job:
   const id = useId();
   const limits = useLimits();
   const [tab, setTab] = useState<Tab>("upload");
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [uploadProgress, setUploadProgress] = useState<number | null | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
   async function submit(what: string, start: () => Promise<Job>) {
-    setBusy(true);
-    setError(null);
     setNotice(null);
-    try {
-      const job = await start();
-      onJob(job);
+    const started = await run(async () => {
+      onJob(await start());
       setNotice(`${what} — indexing started.`);
-      return true;
-    } catch (err) {
-      setError(errorText(err));
-      return false;
-    } finally {
-      setBusy(false);
-      setUploadProgress(undefined);
-    }
+    });
+    setUploadProgress(undefined);
+    return started;
   }
 
   const uploadFiles = (files: File[]) => {
