@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Stress run on loopback: concurrent searches against the real server while it ingests a URL list.
+"""Stress run on loopback: concurrent searches against the real server while it ingests a URL list that
+also points at a hostile server.
 
-    python scripts/stress.py [--photos 200] [--searchers 8] [--search-seconds 60]
+    python scripts/stress.py [--photos 200] [--searchers 8] [--search-seconds 60] [--hostile 2]
 
 What it does, all on 127.0.0.1 (nothing else is ever contacted):
 1. generates M distinct JPEGs (crops of scikit-image's bundled photos, tinted, 320×240) and serves them from
@@ -14,7 +15,14 @@ What it does, all on 127.0.0.1 (nothing else is ever contacted):
 5. waits for the job, stops the server, runs `photosearch check` on the data directory, and prints requests,
    errors, latency percentiles, photos ingested and photos lost (expected - stored; must be 0).
 
-Exit status 1 when a search failed, a photo was lost or check found a problem.
+The hostile server (`--hostile N`, also on 127.0.0.1) answers each of N URLs per behaviour: the status line
+a byte at a time (`slow-status`), a header that never ends (`slow-headers`), a body a byte at a time
+(`slow-body`), a body that never ends (`endless-body`, as fast as it can), and nothing at all after
+accepting (`silent`). Those URLs are mixed into the photo list, and each behaviour also gets a job of its
+own in a second profile. The server runs with PHOTOSEARCH_FETCH_DEADLINE=`--fetch-deadline`: every job
+must end (its hostile items failed with a reason), none may hang.
+
+Exit status 1 when a search failed, a photo was lost, a job hung or check found a problem.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import platform
 import shutil
 import signal
 import socket
+import socketserver
 import statistics
 import subprocess
 import sys
@@ -107,6 +116,57 @@ def serve_photos(photos: list[bytes]) -> tuple[ThreadingHTTPServer, list[int]]:
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, hits
+
+
+# ------------------------------------------------------------------------------------------------ hostile
+
+HOSTILE_KINDS = ("slow-status", "slow-headers", "slow-body", "endless-body", "silent")
+HOSTILE_MAX_SECONDS = 600.0  # a hostile connection gives up by itself after this (so the script ends)
+
+
+class _Hostile(socketserver.BaseRequestHandler):
+    """Raw sockets, so the status line and headers themselves can be dripped."""
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        try:
+            request = sock.recv(4096).decode("latin-1")
+            kind = request.split(" ", 2)[1].lstrip("/").split("?")[0] if " " in request else ""
+            stop = time.monotonic() + HOSTILE_MAX_SECONDS
+            if kind == "slow-status":
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\xff\xd8\xff\xe0":
+                    sock.sendall(bytes([byte]))
+                    time.sleep(1.0)
+            elif kind == "slow-headers":
+                sock.sendall(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+                while time.monotonic() < stop:
+                    sock.sendall(b"a")
+                    time.sleep(1.0)
+            elif kind == "slow-body":
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n\xff\xd8\xff")
+                while time.monotonic() < stop:
+                    sock.sendall(b"\x00")
+                    time.sleep(1.0)
+            elif kind == "endless-body":
+                sock.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n\xff\xd8\xff")
+                chunk = bytes(64 * 1024)
+                while time.monotonic() < stop:
+                    sock.sendall(chunk)
+            elif kind == "silent":
+                time.sleep(HOSTILE_MAX_SECONDS)
+        except OSError:  # the client gave up: that is the point
+            pass
+
+
+class _HostileServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve_hostile() -> _HostileServer:
+    server = _HostileServer(("127.0.0.1", 0), _Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 # ------------------------------------------------------------------------------------------------ server
@@ -223,6 +283,13 @@ def cpu_model() -> str:
 # -------------------------------------------------------------------------------------------------- main
 
 
+def _job_seconds(status: dict) -> float:
+    if not status.get("finished_at"):
+        return float("nan")
+    start, end = (dt.datetime.fromisoformat(status[k]) for k in ("created_at", "finished_at"))
+    return (end - start).total_seconds()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=200, help="photos in the URL list (default 200)")
@@ -230,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-seconds", type=float, default=60, help="cap on the search phase (default 60)")
     parser.add_argument("--job-timeout", type=float, default=900, help="give up on the ingest after this long")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    parser.add_argument("--hostile", type=int, default=2, help="hostile URLs per behaviour (default 2; 0: none)")
+    parser.add_argument("--fetch-deadline", type=float, default=15, help="the server's whole-fetch deadline (s)")
     args = parser.parse_args(argv)
 
     load_before = os.getloadavg()[0]
@@ -240,12 +309,17 @@ def main(argv: list[str] | None = None) -> int:
     httpd, hits = serve_photos(photos)
     photo_port = httpd.server_address[1]
     urls = [f"http://127.0.0.1:{photo_port}/photo_{i}.jpg" for i in range(args.photos)]
+    hostile = serve_hostile()
+    hostile_base = f"http://127.0.0.1:{hostile.server_address[1]}"
+    hostile_urls = [f"{hostile_base}/{kind}?n={n}" for n in range(args.hostile) for kind in HOSTILE_KINDS]
+    for i, url in enumerate(hostile_urls):  # spread through the list, not all at its end
+        urls.insert((i + 1) * len(urls) // (len(hostile_urls) + 1), url)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSEARCH_")}
     env.update(PHOTOSEARCH_FETCH_ALLOW="127.0.0.1", PHOTOSEARCH_FOLDER_ROOTS=str(tmp), HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1")
+               TRANSFORMERS_OFFLINE="1", PHOTOSEARCH_FETCH_DEADLINE=str(args.fetch_deadline))
     with log.open("wb") as out:
         proc = subprocess.Popen([*photosearch_cmd(), "serve", "--data-dir", str(data_dir), "--port", str(port),
                                  "--no-demo"], stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -256,6 +330,14 @@ def main(argv: list[str] | None = None) -> int:
         startup_s = time.monotonic() - started
         status, body = call(base, "POST", "/api/profiles", {"name": "stress"})
         assert status == 201, (status, body)
+        hostile_jobs = []
+        if args.hostile:  # one job per hostile behaviour, in a profile of its own
+            assert call(base, "POST", "/api/profiles", {"name": "hostile"})[0] == 201
+            for kind in HOSTILE_KINDS:
+                kind_urls = [f"{hostile_base}/{kind}?job={n}" for n in range(args.hostile)]
+                status, hjob = call(base, "POST", "/api/profiles/hostile/sources", {"urls": kind_urls})
+                assert status == 202, (status, hjob)
+                hostile_jobs.append((kind, hjob["id"]))
 
         t0 = time.monotonic()
         status, job = call(base, "POST", "/api/profiles/stress/sources", {"urls": urls})
@@ -271,6 +353,13 @@ def main(argv: list[str] | None = None) -> int:
                 break
             time.sleep(0.5)
         ingest_s = time.monotonic() - t0
+        hostile_status = {}
+        for kind, job_id in hostile_jobs:  # by now they have had the whole ingest's time
+            while True:
+                _, hostile_status[kind] = call(base, "GET", f"/api/jobs/{job_id}")
+                if hostile_status[kind]["status"] in ("done", "failed") or time.monotonic() - t0 > args.job_timeout:
+                    break
+                time.sleep(0.5)
         searchers.join()
         search_s = searchers.seconds
         _, profile = call(base, "GET", "/api/profiles/stress")
@@ -283,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             proc.kill()
             proc.wait()
         httpd.shutdown()
+        hostile.shutdown()
 
     check = subprocess.run([*photosearch_cmd(), "check", "--data-dir", str(data_dir)], env=env,
                            capture_output=True, text=True, timeout=300)
@@ -291,12 +381,21 @@ def main(argv: list[str] | None = None) -> int:
     lat = searchers.latencies
     stored = profile["photo_count"]
     lost = args.photos - stored
+    jobs = [("stress", last)] + [(f"hostile {kind}", s) for kind, s in hostile_status.items()]
+    hung = [name for name, s in jobs if s["status"] not in ("done", "failed")]
+    hostile_failures = [f for f in last.get("failures", []) if f["source"].startswith(hostile_base)]
+    for s in hostile_status.values():
+        hostile_failures += s.get("failures", [])
+    reasons: dict[str, int] = {}
+    for failure in hostile_failures:
+        reason = failure["error"].split(" (")[0]
+        reasons[reason] = reasons.get(reason, 0) + 1
     lines = [
         f"date                {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"machine             {os.cpu_count()} CPUs ({cpu_model()}), {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; load average before {load_before:.2f}",
         f"server start-up     {startup_s:.1f} s (until /api/health answers)",
-        f"URL list accepted   {accept_s * 1000:.0f} ms ({args.photos} URLs, HTTP 202)",
+        f"URL list accepted   {accept_s * 1000:.0f} ms ({len(urls)} URLs, HTTP 202)",
         f"ingest job          {last['status']} in {ingest_s:.1f} s: {last['done']} done, {last['failed']} failed, "
         f"{last['skipped']} skipped ({args.photos / ingest_s:.1f} photos/s); photo server hits {hits[0]}",
         f"searches            {len(lat)} requests from {args.searchers} threads over {search_s:.1f} s "
@@ -305,19 +404,27 @@ def main(argv: list[str] | None = None) -> int:
         f"max {max(lat, default=float('nan')) * 1000:.0f} ms"
         + (f", mean {statistics.fmean(lat) * 1000:.0f} ms" if lat else ""),
         f"photos              expected {args.photos}, stored {stored}, lost {lost}",
+        f"hostile server      {len(HOSTILE_KINDS)} behaviours x {args.hostile} URLs in the list + one job each; "
+        f"fetch deadline {args.fetch_deadline:g} s",
+        f"jobs                {len(jobs)}, hung {len(hung)}" + (f" ({', '.join(hung)})" if hung else "")
+        + "; " + ", ".join(f"{name}: {s['status']} {s['done']}/{s['failed']} failed in "
+                           f"{_job_seconds(s):.0f} s" for name, s in jobs[1:]),
+        f"hostile URLs        {len(hostile_failures)} of {2 * len(HOSTILE_KINDS) * args.hostile} failed with a "
+        f"reason: " + "; ".join(f"{n} x {r}" for r, n in sorted(reasons.items())),
         f"photosearch check   problems {report['problems']} (photos {report.get('photos')}, "
         f"indexed {report.get('indexed')}, unfinished jobs {report.get('unfinished_jobs')})",
     ]
     print("\n".join(lines))
     for error in searchers.errors[:10]:
         print(f"  search error: {error}")
-    for failure in last.get("failures", [])[:10]:
+    for failure in [f for f in last.get("failures", []) if not f["source"].startswith(hostile_base)][:10]:
         print(f"  ingest failure: {failure['source']}: {failure['error']}")
     if args.keep:
         print(f"kept {tmp}")
     else:
         shutil.rmtree(tmp, ignore_errors=True)
-    ok = not searchers.errors and lost == 0 and last["status"] == "done" and report["problems"] == 0
+    ok = (not searchers.errors and lost == 0 and last["status"] == "done" and report["problems"] == 0
+          and not hung and len(hostile_failures) == 2 * len(HOSTILE_KINDS) * args.hostile)
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -24,6 +24,7 @@ import tempfile
 import time
 from itertools import count
 from pathlib import Path
+from typing import Self
 
 
 class ServerUnavailable(RuntimeError):
@@ -66,8 +67,43 @@ def postgres_bindir() -> Path:
     )
 
 
-class PostgresServer:
+class _ManagedServer:
+    """A server process of our own: stopped with `stop_signal` (killed if it lingers), its folder removed."""
+
+    stop_signal = signal.SIGTERM
+    stop_timeout = 10.0
+    root: Path
+    process: subprocess.Popen | None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class PostgresServer(_ManagedServer):
     """A PostgreSQL cluster in a temp dir; `create_database()` hands each test an empty database."""
+
+    stop_signal = signal.SIGINT  # "fast" shutdown: disconnect clients, stop
+    stop_timeout = 30.0
 
     def __init__(self) -> None:
         self.bindir = postgres_bindir()
@@ -133,28 +169,8 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # "fast" shutdown: disconnect clients, stop
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> PostgresServer:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class RedisServer:
+class RedisServer(_ManagedServer):
     """redis-server on a free loopback port, no snapshots or append-only file."""
 
     def __init__(self) -> None:
@@ -181,22 +197,3 @@ class RedisServer:
         _wait_for_port(self.port, self.process, "redis-server", log)
         return self
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> RedisServer:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

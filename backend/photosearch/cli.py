@@ -37,7 +37,6 @@ from photosearch.services.check import check
 from photosearch.services.demo import ensure_demo
 from photosearch.services.jobs import JobStatus
 from photosearch.services.search import serving_threads
-from photosearch.sources.base import Source
 from photosearch.sources.registry import all_sources
 
 # Training and evaluation (torch, datasets, metrics) are imported only inside their commands: serving,
@@ -108,23 +107,14 @@ def cmd_profile(args: argparse.Namespace) -> None:
 # -- ingest ---------------------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> None:
     services = _services(args)
-    chosen = [(s, getattr(args, _dest(s))) for s in all_sources() if s.cli_option and getattr(args, _dest(s))]
+    chosen = [(s, getattr(args, s.cli.dest)) for s in all_sources() if s.cli and getattr(args, s.cli.dest)]
     if len(chosen) != 1:  # argparse's mutually exclusive group already says so; kept for direct callers
         raise InvalidInput("say where the photos are: " + ", ".join(_cli_sources()))
     kind, value = chosen[0]
     spec = kind.from_cli(value, {"limit": args.limit}, services.settings)
     services.library.ensure_profile(args.name)
     job_id = services.jobs.create_job(args.name, kind.kind, spec)
-    bar = tqdm(total=0, unit="photo", desc=f"indexing {args.name}", disable=args.quiet)
-
-    def progress(status: JobStatus) -> None:
-        bar.total = status.total
-        bar.n = status.processed
-        bar.set_postfix(failed=status.failed, skipped=status.skipped)
-        bar.refresh()
-
-    status = services.jobs.run_job(job_id, progress)
-    bar.close()
+    status = _run_job_with_bar(services, job_id, f"indexing {args.name}", args.quiet)
     for failure in status.failures:
         print(f"  {failure.source}: {failure.error}", file=sys.stderr)
     print(f"{status.status}: {status.done} photos indexed, {status.failed} failed, "
@@ -133,37 +123,38 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def _run_job_with_bar(services: Services, job_id: int, desc: str, quiet: bool) -> JobStatus:
+    """Run a job in this process with a progress bar on stderr (tqdm's default), and return how it ended."""
+    bar = tqdm(total=0, unit="photo", desc=desc, disable=quiet)
+
+    def progress(status: JobStatus) -> None:
+        bar.total = status.total
+        bar.n = status.processed
+        bar.set_postfix(failed=status.failed, skipped=status.skipped)
+        bar.refresh()
+
+    try:
+        return services.jobs.run_job(job_id, progress)
+    finally:
+        bar.close()
+
+
 def cmd_redescribe(args: argparse.Namespace) -> None:
     """Describe the photos of one profile (or every profile) again with today's models, as a job."""
-    from tqdm import tqdm
-
     services = _services(args)
-    names = [args.name] if args.name else [p["name"] for p in services.library.profiles()]
+    names = [args.name] if args.name else [p.name for p in services.library.profiles()]
     for name in names:
         services.library.profile_id(name)  # NotFound for an unknown profile
         job_id = services.jobs.create_job(name, "redescribe", {})
-        bar = tqdm(total=0, unit="photo", desc=f"redescribing {name}", disable=args.quiet)
-
-        def progress(status: JobStatus, bar=bar) -> None:  # noqa: ANN001 - one bar per profile
-            bar.total = status.total
-            bar.n = status.processed
-            bar.set_postfix(failed=status.failed, skipped=status.skipped)
-            bar.refresh()
-
-        status = services.jobs.run_job(job_id, progress)
-        bar.close()
+        status = _run_job_with_bar(services, job_id, f"redescribing {name}", args.quiet)
         print(f"{name}: {status.status}: {status.done} photos described again, {status.skipped} already "
               f"current, {status.failed} failed" + (f" ({status.error})" if status.error else ""))
         if status.status == "failed":
             raise SystemExit(1)
 
 
-def _dest(source: Source) -> str:
-    return source.cli_option.lstrip("-").replace("-", "_")
-
-
 def _cli_sources() -> list[str]:
-    return [f"{s.cli_option} {s.cli_metavar or 'VALUE'}" for s in all_sources() if s.cli_option]
+    return [f"{s.cli.flag} {s.cli.metavar}" for s in all_sources() if s.cli]
 
 
 # -- jobs -----------------------------------------------------------------------------------------
@@ -190,7 +181,7 @@ def cmd_search(args: argparse.Namespace) -> None:
             try:
                 page = services.searcher.search(args.name, q, limit=args.limit, after=args.after,
                                                 before=args.before, sort=args.sort)
-                print(json.dumps({"query": q, "results": [_result_json(r) for r in page["results"]]}))
+                print(json.dumps(_page_json(page)))
             except PhotosearchError as exc:
                 print(json.dumps({"query": q, "error": exc.message}))
         return
@@ -199,22 +190,42 @@ def cmd_search(args: argparse.Namespace) -> None:
     page = services.searcher.search(args.name, args.query, limit=args.limit, after=args.after, before=args.before,
                                     sort=args.sort)
     if args.json:
-        print(json.dumps({"query": page["query"], "total": page["total"],
-                          "results": [_result_json(r) for r in page["results"]]}, indent=1))
+        print(json.dumps(_page_json(page), indent=1))
         return
-    if not page["results"]:
-        print("no photos match")
+    for line in _search_lines(page):
+        print(line)
+
+
+def _page_json(page: dict) -> dict:
+    """The search answer as the API gives it (matches, cut-off, did-you-mean, notice), results without URLs."""
+    head = {k: page.get(k) for k in ("query", "searched_for", "did_you_mean", "notice", "cutoff", "total", "matches")}
+    return {**head, "results": [_result_json(r) for r in page["results"]]}
+
+
+def _search_lines(page: dict) -> list[str]:
+    """Matches first; results under the relevance cut-off follow under a 'weaker matches' line, as in the app."""
+    lines = []
+    if page.get("notice"):
+        lines.append(page["notice"])
+    if page.get("did_you_mean"):
+        lines.append(f"did you mean: {page['did_you_mean']}? (searched for {page.get('searched_for')!r})")
+    if not page.get("matches") and not page.get("notice"):
+        lines.append(f"no photo matches {page.get('searched_for') or page['query']!r}")
     for rank, r in enumerate(page["results"], 1):
+        if not r.get("strong", True) and (rank == 1 or page["results"][rank - 2].get("strong", True)):
+            lines.append("weaker matches (below the relevance cut-off):")
         p = r["photo"]
-        why = ", ".join(r["matched"]) or "semantic"
+        why = "; ".join(reason["text"] for reason in r.get("reasons") or []) or ", ".join(r["matched"]) or "semantic"
         labels = ", ".join(lab["label"] for lab in p.labels[:3])
-        print(f"{rank:>3}. {r['score']:.3f}  #{p.id}  {p.caption or '-'}  [{labels}]  ({why})  {p.source}")
+        lines.append(f"{rank:>3}. {r['score']:.3f}  #{p.id}  {p.caption or '-'}  [{labels}]  ({why})  {p.source}")
+    return lines
 
 
 def _result_json(r: dict) -> dict:
     p = r["photo"]
-    return {"photo_id": p.id, "source": p.source, "score": r["score"], "scores": r["scores"],
-            "caption": p.caption, "labels": p.labels, "matched": r["matched"], "matched_in": r["matched_in"]}
+    return {"photo_id": p.id, "source": p.source, "score": r["score"], "strong": r.get("strong"),
+            "reasons": r.get("reasons"), "scores": r["scores"], "caption": p.caption, "labels": p.labels,
+            "matched": r["matched"], "matched_in": r["matched_in"]}
 
 
 # -- browse and delete ----------------------------------------------------------------------------
@@ -303,11 +314,19 @@ def cmd_train_retrieval(args: argparse.Namespace) -> None:
 
 
 def cmd_eval_search(args: argparse.Namespace) -> None:
-    from photosearch.services.eval_search import EvalSearchOptions, evaluate
+    from photosearch.services.eval_search import EvalSearchOptions, evaluate, evaluate_real
+
+    if args.real_photos:
+        evaluate_real(Path(args.real_photos), Path(args.real_queries), Path(args.data_dir) if args.data_dir else None,
+                      Path(args.out) if args.out else None)
+        return
+    if not args.data:
+        raise InvalidInput("give --data (the Flickr8k folder) or --real-photos DIR")
 
     evaluate(EvalSearchOptions(data=Path(args.data), split=args.split,
                                data_dir=Path(args.data_dir) if args.data_dir else None, limit=args.limit,
-                               tune=args.tune, out=Path(args.out) if args.out else None))
+                               tune=args.tune, out=Path(args.out) if args.out else None,
+                               cutoff_out=Path(args.cutoff_out) if args.cutoff_out else None))
 
 
 def _date(value: str, end: bool = False) -> datetime:
@@ -350,8 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     group = p.add_mutually_exclusive_group(required=True)
     for source in all_sources():
-        if source.cli_option:
-            group.add_argument(source.cli_option, metavar=source.cli_metavar, help=source.cli_help)
+        if source.cli:
+            group.add_argument(source.cli.flag, metavar=source.cli.metavar, help=source.cli.help)
     p.add_argument("--limit", type=int, default=None, help="at most this many posts (Instagram profiles)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
@@ -423,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train_captioner, forwards=True)
 
     p = sub.add_parser("eval-captioner", help="BLEU/METEOR/CIDEr-D of the captioner on Flickr8k")
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", default=None, help="the Flickr8k folder")
     p.add_argument("--split", default="test", choices=["dev", "test"])
     p.add_argument("--beam", default="1,3,5", help="beam sizes, comma separated")
     p.add_argument("--model", default=None)
@@ -439,11 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train_retrieval, forwards=True)
 
     p = sub.add_parser("eval-search", parents=[common], help="retrieval quality on Flickr8k, through the app")
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", default=None, help="the Flickr8k folder")
     p.add_argument("--split", default="test", choices=["dev", "test"])
     p.add_argument("--out", default=None, help="markdown table (default docs/search-eval-SPLIT.md)")
     p.add_argument("--limit", type=int, default=None, help="only the first N photos (quick runs)")
     p.add_argument("--tune", action="store_true", help="grid-search the fusion on this split (use dev)")
+    p.add_argument("--cutoff-out", default=None, help="also write the relevance cut-off table here (use dev)")
+    p.add_argument("--real-photos", default=None,
+                   help="instead: the real-photo folder (scripts/collect_real_photos.py)")
+    p.add_argument("--real-queries", default="docs/real-photo-queries.json", help="queries for --real-photos")
     p.set_defaults(func=cmd_eval_search)
     return parser
 
@@ -462,6 +485,20 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except BrokenPipeError:  # `photosearch search ... | head`: the reader has what it wanted
+        _quiet_stdout()
+        raise SystemExit(141) from None  # 128 + SIGPIPE, what a shell tool killed by the closed pipe reports
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush can't raise (and print) again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -43,6 +43,8 @@ class Settings:
     # Fetching
     fetch_connect_timeout: float = 5.0
     fetch_read_timeout: float = 20.0
+    # Wall-clock limit of one whole fetch (connect, headers, body, redirects, retries); None: connect + 4 × read.
+    fetch_deadline: float | None = None
     fetch_max_redirects: int = 5
     fetch_retries: int = 2
     fetch_per_host_concurrency: int = 4
@@ -118,6 +120,8 @@ class Settings:
         if env.get("PHOTOSEARCH_CORS_ORIGINS") is not None:
             settings.cors_origins = _split(env["PHOTOSEARCH_CORS_ORIGINS"])
         settings.fetch_allow = _split(env.get("PHOTOSEARCH_FETCH_ALLOW"))
+        if env.get("PHOTOSEARCH_FETCH_DEADLINE"):
+            settings.fetch_deadline = float(env["PHOTOSEARCH_FETCH_DEADLINE"])
         if env.get("PHOTOSEARCH_FOLDER_ROOTS"):
             settings.folder_roots = [Path(p).expanduser() for p in _split(env["PHOTOSEARCH_FOLDER_ROOTS"])]
         if env.get("PHOTOSEARCH_DEMO") is not None:

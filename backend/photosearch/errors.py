@@ -55,3 +55,33 @@ class ModelError(PhotosearchError):
     """Weights missing or incompatible."""
 
     status = 500
+
+
+class DiskFull(PhotosearchError):
+    """The disk holding the data directory (or the database) has no space left. Nothing stored is lost:
+    the write that failed is rolled back, and a job stopped by it resumes where it stopped."""
+
+    status = 507  # Insufficient Storage
+
+    def __init__(self, message: str = "disk full: no space is left for photosearch's data; free some space "
+                                      "and try again (an interrupted job resumes where it stopped)") -> None:
+        super().__init__(message)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) means "no space left": ENOSPC/EDQUOT from the OS, SQLITE_FULL from
+    SQLite ("database or disk is full", also under SQLAlchemy's OperationalError)."""
+    import errno
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DiskFull):
+            return True
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "database or disk is full" in str(current) or "No space left on device" in str(current):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False

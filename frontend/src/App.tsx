@@ -118,6 +118,7 @@ export function App() {
                 selected={current?.name ?? null}
                 onSelect={selectProfile}
                 onCreated={onCreated}
+                onRenamed={(p) => setProfiles((list) => (list ?? []).map((x) => (x.name === p.name ? p : x)))}
                 onDelete={onDelete}
               />
             )}

@@ -70,6 +70,8 @@ export interface PhotoSummary {
   width: number;
   height: number;
   reasons?: Reason[];
+  /** The captioner's sentence, the labels' own, and which of them to show (newer servers). */
+  description?: Description | null;
 }
 
 /** Which sentence the photo view shows: the captioner's own, or one built from confident labels. */
@@ -97,12 +99,12 @@ export interface PhotoDetail extends PhotoSummary {
   attention: Attention | null;
   hashtags: string[];
   model: string | null;
-  status: string;
-  error: string | null;
+  /** Older servers only (always "described" / null there). */
+  status?: string;
+  error?: string | null;
   camera?: string | null;
   has_gps?: boolean;
   bytes?: number | null;
-  description?: Description | null;
 }
 
 export interface HighlightSegment {
@@ -116,6 +118,8 @@ export interface SearchScores {
   text: number | null;
   semantic: number | null;
   caption_semantic: number | null;
+  /** The query's meaning against the labels' plain nouns and categories (newer servers). */
+  label_meaning?: number | null;
 }
 
 export interface SearchResult {
@@ -140,6 +144,8 @@ export interface SearchResponse {
   matches?: number;
   cutoff?: number;
   did_you_mean?: string | null;
+  /** What was searched: the query or its correction; null when nothing could be. */
+  searched_for?: string | null;
   /** e.g. "No usable English words in “猫”": nothing was searched. */
   notice?: string | null;
 }
@@ -272,7 +278,7 @@ export function setApiBase(base: string): void {
 }
 
 interface RequestOptions {
-  method?: "GET" | "POST" | "DELETE";
+  method?: "GET" | "POST" | "PATCH" | "DELETE";
   json?: unknown;
   form?: FormData;
   signal?: AbortSignal;
@@ -357,6 +363,9 @@ export const api = {
     (await request<{ profiles: Profile[] }>("/profiles", { signal })).profiles,
   getProfile: (name: string, signal?: AbortSignal) => request<Profile>(`/profiles/${enc(name)}`, { signal }),
   createProfile: (name: string) => request<Profile>("/profiles", { method: "POST", json: { name } }),
+  /** Change the name people read; the URL-safe `name` (and every link) stays. */
+  renameProfile: (name: string, displayName: string) =>
+    request<Profile>(`/profiles/${enc(name)}`, { method: "PATCH", json: { display_name: displayName } }),
   deleteProfile: (name: string) => request<void>(`/profiles/${enc(name)}`, { method: "DELETE" }),
 
   // sources → jobs

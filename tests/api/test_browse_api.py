@@ -277,3 +277,35 @@ def test_deleted_photos_stay_out_of_the_database_checks(services, client, album)
     assert check(services)["problems"] == 0
     with services.db.session() as session:
         assert session.scalar(select(Photo).where(Photo.id == album["p5.jpg"])) is None
+
+
+def test_search_without_usable_words_says_so_and_returns_nothing(client, album) -> None:
+    for query in ["猫", "🚀"]:
+        page = client.get("/api/search", query_string={"profile": "album", "q": query}).get_json()
+        assert page["results"] == [] and page["matches"] == 0 and page["total"] == 0
+        assert "No usable English words" in page["notice"] and query in page["notice"]
+
+
+def test_typo_of_a_collection_word_is_searched_as_corrected(client, album) -> None:
+    from photosearch.text.query_terms import english_words
+
+    photos = client.get("/api/profiles/album/photos").get_json()["photos"]
+    word = next(lab["label"].lower() for p in photos for lab in p["labels"]
+                if lab["label"].isalpha() and len(lab["label"]) >= 6)
+    typo = word[0] + word[2] + word[1] + word[3:]  # two letters swapped: one edit
+    assert typo not in english_words()
+    page = client.get("/api/search", query_string={"profile": "album", "q": typo}).get_json()
+    assert page["did_you_mean"] == word and page["searched_for"] == word and page["query"] == typo
+    assert page["results"] and word in page["results"][0]["matched"]
+
+
+def test_results_say_whether_they_match_and_why(client, album) -> None:
+    photo = client.get(f"/api/photos/{album['p1.jpg']}").get_json()
+    label = photo["labels"][0]
+    page = client.get("/api/search", query_string={"profile": "album", "q": label["label"]}).get_json()
+    assert page["cutoff"] > 0 and page["did_you_mean"] is None and page["notice"] is None
+    assert page["matches"] == sum(r["strong"] for r in page["results"]) >= 1
+    first = next(r for r in page["results"] if r["photo"]["id"] == album["p1.jpg"])
+    assert first["strong"] is True
+    expected = f"{label['label']} (in labels, {round(100 * label['score'])} %)"
+    assert {"text": expected, "kind": "label"} in first["reasons"]

@@ -73,7 +73,7 @@ class Server:
         self.proc = proc
 
     def get_json(self, path: str) -> object:
-        with urllib.request.urlopen(self.base_url + path, timeout=10) as r:
+        with urllib.request.urlopen(self.base_url + path, timeout=30) as r:
             return json.load(r)
 
     def post_json(self, path: str, body: object) -> object:
@@ -89,7 +89,12 @@ class Server:
         """Poll a job until it is finished; its final JSON."""
         deadline = time.monotonic() + timeout_s
         while True:
-            job = self.get_json(f"/api/jobs/{job_id}")
+            try:
+                job = self.get_json(f"/api/jobs/{job_id}")
+            except (TimeoutError, urllib.error.URLError) as e:  # a busy server on a loaded machine: ask again
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"job {job_id}: no answer after {timeout_s:.0f}s ({e})") from e
+                continue
             assert isinstance(job, dict)
             if job["status"] in ("done", "failed", "cancelled"):
                 return job

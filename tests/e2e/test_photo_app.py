@@ -37,6 +37,14 @@ def search_json(server, profile: str, q: str) -> dict:
     return server.get_json(f"/api/search?profile={quote(profile)}&q={quote(q)}&limit=50")
 
 
+# every image on screen has loaded (those in a closed fold never load: they are lazy)
+# the pictures a screenshot is about have loaded; lazy thumbnails under an open photo view may never load
+IMAGES_SHOWN_JS = """() => [...document.images].filter((i) => {
+    const r = i.getBoundingClientRect();
+    const underDialog = i.loading === "lazy" && document.querySelector("dialog[open]") && !i.closest("dialog");
+    return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight && !underDialog;
+}).every((i) => i.complete)"""
+
 # everything that sticks out of the viewport or out of its own box (text cut off)
 CLIPPED_JS = """(selector) => [...document.querySelectorAll(selector)].filter((el) => {
     const r = el.getBoundingClientRect();
@@ -85,7 +93,7 @@ def test_timeline_newest_first_by_month_with_infinite_scroll(page, server, libra
     expect(cards).to_have_count(len(library.newest_first))
     for button in page.get_by_test_id("job-dismiss").all():  # the ingest job's card is not what the picture is about
         button.click()
-    page.wait_for_function("[...document.images].every((i) => i.complete)")
+    page.wait_for_function(IMAGES_SHOWN_JS)
     shoot(page, "timeline")
 
     first = chips.first.inner_text()
@@ -111,7 +119,8 @@ def test_search_shows_matches_and_folds_weaker_ones(page, server, library, shoot
     fold = page.get_by_test_id("weaker")
     expect(fold).not_to_have_attribute("open", "")
     expect(page.get_by_test_id("weaker-toggle")).to_contain_text(f"{weaker} weaker match")
-    page.wait_for_function("[...document.images].every((i) => i.complete)")
+    expect(strong.first.locator("img")).to_have_js_property("complete", True)
+    page.wait_for_timeout(500)
     shoot(page, "search-cutoff")
     page.get_by_test_id("weaker-toggle").click()
     expect(page.get_by_test_id("weaker-results").get_by_test_id("result-card").first).to_be_visible()
@@ -120,14 +129,17 @@ def test_search_shows_matches_and_folds_weaker_ones(page, server, library, shoot
 def test_no_match_typo_and_foreign_words(page, server, library) -> None:
     from playwright.sync_api import expect
 
-    if "did_you_mean" not in search_json(server, library.profile, "astronot"):
+    # the correction comes from the collection's own words: "espresso" is a label of the coffee photo
+    if "did_you_mean" not in search_json(server, library.profile, "espreso"):
         pytest.skip("this server has no fuzzy 'did you mean' yet (issue 11 item 3)")
-    page.goto(f"/?profile={library.profile}&q=astronot")
+    page.goto(f"/?profile={library.profile}&q=espreso")
     dym = page.get_by_test_id("did-you-mean")
-    expect(dym).to_contain_text("astronaut")
+    expect(dym).to_contain_text("espresso")
+    expect(page.get_by_test_id("result-card").first).to_have_attribute("data-source", re.compile("coffee"))
     dym.get_by_role("button").click()
-    expect(page.get_by_test_id("search-input")).to_have_value("astronaut")
-    expect(page.get_by_test_id("result-card").first).to_have_attribute("data-source", re.compile("astronaut"))
+    expect(page.get_by_test_id("search-input")).to_have_value("espresso")
+    expect(page.get_by_test_id("did-you-mean")).to_have_count(0)
+    expect(page.get_by_test_id("result-card").first).to_have_attribute("data-source", re.compile("coffee"))
 
     page.get_by_test_id("search-input").fill("猫 🚀")
     expect(page.get_by_test_id("search-notice")).to_be_visible()
@@ -165,13 +177,21 @@ def test_sort_and_date_range(page, library) -> None:
     expect(cards).to_have_count(len(library.newest_first))
     page.get_by_test_id("search-input").fill("photo")
     page.get_by_test_id("filter-sort").select_option("newest")
+    expect(page).to_have_url(re.compile(r"sort=newest"))
+    # "photo" fits every photo and none well, so the results may all sit below the relevance cut-off, folded
+    weaker = page.get_by_test_id("weaker")
+    expect(page.get_by_test_id("result-count").or_(weaker)).to_be_visible()
+    expect(page.locator(".search-results.results-stale")).to_have_count(0)
+    if page.get_by_test_id("result-count").count():
+        expect(page.get_by_test_id("result-count")).to_contain_text("newest first")
+    if weaker.count() and not weaker.evaluate("d => d.open"):
+        page.get_by_test_id("weaker-toggle").click()
     results = page.get_by_test_id("result-card")
     expect(results.first).to_be_visible()
-    expect(page.get_by_test_id("result-count")).to_contain_text("newest first")
     shown = sources(page, "result-card")
     assert shown == sorted(shown, key=library.newest_first.index), shown
     page.get_by_test_id("filter-after").fill("2024-06-01")
-    expect(page.get_by_test_id("result-count")).to_be_visible()
+    expect(page.get_by_test_id("result-count").or_(weaker)).to_be_visible()
     page.wait_for_timeout(500)
     assert set(sources(page, "result-card")) <= {"astronaut", "rocket"}
 
@@ -189,7 +209,7 @@ def test_photo_view_details_and_keyboard(page, library, shoot) -> None:
     expect(view.get_by_test_id("photo-size")).to_contain_text(re.compile(r"451 × 300 · \d+ KB"))
     expect(view.get_by_test_id("photo-source")).to_have_text("chelsea.jpg")
     expect(view.get_by_test_id("photo-provenance")).to_be_visible()
-    page.wait_for_function("[...document.images].every((i) => i.complete)")
+    page.wait_for_function(IMAGES_SHOWN_JS)
     shoot(page, "photo-view")
 
     why = view.get_by_test_id("photo-why")
@@ -353,6 +373,21 @@ def test_cancel_a_running_job(page, server, paris_folder: Path) -> None:
     assert server.get_json(f"/api/jobs/{card.get_attribute('data-job-id')}")["status"] == "cancelled"
 
 
+def test_rename_keeps_the_address(page, server) -> None:
+    from playwright.sync_api import expect
+
+    created = server.post_json("/api/profiles", {"name": "Noël 2023"})
+    page.goto(f"/?profile={created['name']}")
+    page.get_by_test_id("profile-rename").click()
+    page.get_by_test_id("profile-rename-input").fill("Noël en famille, à Lyon")
+    page.get_by_test_id("profile-rename-submit").click()
+    expect(page.get_by_test_id("profile-select").locator("option:checked")).to_contain_text("Noël en famille, à Lyon")
+    expect(page.get_by_test_id("profile-count")).to_contain_text("Noël en famille, à Lyon")
+    assert url_params(page)["profile"] == created["name"]  # shared links keep working
+    page.reload()
+    expect(page.get_by_test_id("profile-count")).to_contain_text("Noël en famille, à Lyon")
+
+
 def test_unknown_collection_in_a_link(page, library) -> None:
     from playwright.sync_api import expect
 
@@ -387,7 +422,7 @@ def test_nothing_is_clipped_at_390px(phone, server, library, shoot) -> None:
     page.locator(f'.card-link[data-photo-id="{library.ids["chelsea"]}"]').click()
     view = page.get_by_test_id("photo-view")
     expect(view.get_by_test_id("photo-facts")).to_be_visible()
-    page.wait_for_function("[...document.images].every((i) => i.complete)")
+    page.wait_for_function(IMAGES_SHOWN_JS)
     assert page.evaluate(CLIPPED_JS, ".photo-view .photo-info > *, .label-bar, .photo-view-bar") == []
     shoot(page, "photo-view-390")
     assert not page.errors, page.errors  # type: ignore[attr-defined]

@@ -125,3 +125,30 @@ def test_cli_photos_delete_restore_purge(tmp_path, capsys, make_photos) -> None:
         main(["restore", str(first), *data])
     main(["purge", *data])
     assert "purged 0" in capsys.readouterr().out
+
+
+def test_upgrading_an_old_database_keeps_every_description(tmp_path) -> None:  # noqa: ANN001
+    """Regression: migration 0002 once ran in batch mode, which on SQLite recreates `photos`; with foreign keys
+    on, dropping the old table cascaded into `descriptions` and deleted them all."""
+    from sqlalchemy import create_engine, event, text
+
+    from photosearch.storage.db import BASE_REVISION, Database, _sqlite_pragmas, migrate
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    migrate(engine, BASE_REVISION)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO profiles (id, name, created_at) VALUES (1, 'old', '2026-01-01')"))
+        connection.execute(text(
+            "INSERT INTO photos (id, profile_id, source, kind, content_hash, width, height, status, hashtags,"
+            " created_at) VALUES (7, 1, 'a.jpg', 'folder', 'abc', 10, 10, 'described', '[]', '2026-01-01')"))
+        connection.execute(text("INSERT INTO descriptions (photo_id, caption, alternatives, labels, model) "
+                                "VALUES (7, 'a dog', '[]', '[]', 'm')"))
+    engine.dispose()
+    db = Database(url)
+    try:
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT caption FROM descriptions WHERE photo_id = 7")).scalar() == "a dog"
+    finally:
+        db.dispose()

@@ -10,22 +10,36 @@ import pytest
 
 from photosearch.config import Settings
 from photosearch.services import Services
-from photosearch.services.search import Candidates, FusionConfig, best, fuse, rank_of, rrf, weighted
+from photosearch.services.search import Candidates, FusionConfig, best, fuse, rank_of, rrf, strong, weighted
 from photosearch.storage import vectors as vectors_module
 from photosearch.storage.models import Description, Photo, Profile
 from photosearch.storage.vectors import ProfileVectors, VectorStore, quantize
 
 
-def candidates(ids, text, semantic, caption=None) -> Candidates:
+def candidates(ids, text, semantic, caption=None, label=None) -> Candidates:
     n = len(ids)
     as32 = lambda v: np.array([np.nan if x is None else x for x in v], np.float32)  # noqa: E731
-    return Candidates(np.array(ids, np.int64), as32(text), as32(semantic), as32(caption or [None] * n))
+    return Candidates(np.array(ids, np.int64), as32(text), as32(semantic), as32(caption or [None] * n),
+                      as32(label or [None] * n))
 
 
 def test_weighted_fusion_normalises_bm25_and_counts_missing_as_zero():
     c = candidates([1, 2, 3], [4.0, None, 2.0], [0.1, 0.5, None])
     scores = weighted(c, FusionConfig(w_text=0.2, w_semantic=1.0))
     np.testing.assert_allclose(scores, [0.2 + 0.1, 0.5, 0.1], rtol=1e-6)
+
+
+def test_weighted_fusion_adds_label_meaning_by_its_weight():
+    c = candidates([1, 2], [None, None], [0.3, 0.3], label=[0.8, None])
+    scores = weighted(c, FusionConfig(w_text=0.2, w_semantic=1.0, w_label=0.1))
+    np.testing.assert_allclose(scores, [0.3 + 0.08, 0.3], rtol=1e-6)
+
+
+def test_strong_uses_the_cutoff_and_falls_back_to_text_hits_without_models():
+    c = candidates([1, 2, 3], [2.0, None, None], [0.6, 0.5, 0.2])
+    assert strong(c, np.array([0.6, 0.5, 0.2]), 0.45).tolist() == [True, True, False]
+    no_models = candidates([1, 2], [2.0, None], [None, None])
+    assert strong(no_models, np.array([0.2, 0.0]), 0.45).tolist() == [True, False]
 
 
 def test_rrf_ranks_each_component_with_ties_by_id():

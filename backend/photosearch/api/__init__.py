@@ -7,7 +7,6 @@ anything else is logged and answered with a generic 500 message, never a stack t
 
 from __future__ import annotations
 
-import hmac
 import logging
 from pathlib import Path
 
@@ -16,11 +15,12 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from photosearch.api import browse, jobs, photos, profiles, search
+from photosearch.api import browse, jobs, multipart, photos, profiles, search
+from photosearch.api.guard import check_request
 from photosearch.api.http import EXTENSION
 from photosearch.api.serialize import jsonable
 from photosearch.config import Settings
-from photosearch.errors import PhotosearchError, Unauthorized
+from photosearch.errors import DiskFull, PhotosearchError, is_disk_full
 from photosearch.services import Services
 from photosearch.units import megabytes
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = Flask(__name__, static_folder=None)
     app.url_map.converters["int"] = _IdConverter  # before the blueprints' rules are bound
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    multipart.install()  # a file name that is not UTF-8 must not lose the whole upload
     app.extensions[EXTENSION] = services
     CORS(app, resources={r"/api/*": {"origins": settings.cors_origins}})
 
@@ -46,16 +47,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return jsonable(services.health())
 
     @app.before_request
-    def require_token():
-        """Beyond loopback, anything that changes data needs the configured token."""
-        if request.method in ("GET", "HEAD", "OPTIONS") or settings.is_loopback:
-            return None
-        expected = settings.token
-        header = request.headers.get("Authorization", "")
-        given = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
-        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise Unauthorized("this server needs a token for changes: send 'Authorization: Bearer <token>'")
-        return None
+    def guard_request():
+        """Host (DNS rebinding), Origin (cross-site changes) and, beyond loopback, the token: api/guard.py."""
+        check_request(settings)
 
     @app.errorhandler(PhotosearchError)
     def photosearch_error(exc: PhotosearchError):
@@ -72,6 +66,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if is_disk_full(exc):  # not a bug: say what the person can do about it
+            log.error("disk full on %s %s: %s", request.method, request.path, exc)
+            full = DiskFull()
+            return jsonify(error=full.message, status=full.status), full.status
         log.exception("unexpected error on %s %s", request.method, request.path)
         return jsonify(error="something went wrong on the server; it has been logged", status=500), 500
 

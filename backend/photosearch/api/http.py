@@ -20,7 +20,10 @@ def services() -> Services:
 
 
 def json_body() -> dict:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # silent= covers ValueError only; 50,000 nested brackets exhaust the parser
+        raise InvalidInput("the JSON body is nested too deeply") from None
     if not isinstance(body, dict):
         raise InvalidInput("send a JSON object in the request body")
     return body

@@ -6,6 +6,7 @@ only hand the request over (`source_for_json`, or the kind an upload route names
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 
@@ -67,30 +68,48 @@ def _save_uploads(files, only: set[str] | None) -> tuple[Path, list[SavedFile]]:
     folder = services().settings.uploads_dir / uuid.uuid4().hex
     folder.mkdir(parents=True)
     saved = []
+    try:
+        _save_each(files, only, folder, saved)
+    except BaseException:  # a full disk (or a dropped connection) mid-upload: no half-saved upload stays behind
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder, saved
+
+
+def _save_each(files, only: set[str] | None, folder: Path, saved: list[SavedFile]) -> None:  # noqa: ANN001
     for storage in files:
-        original = Path(storage.filename or "photo").name[:200]
+        # control characters (a CR/LF that survived, a NUL) never reach a message or the database
+        original = "".join(ch for ch in Path(storage.filename or "photo").name if ch.isprintable())[:200] or "photo"
         suffix = Path(original).suffix.lower()
         if only is not None and suffix not in only:
             continue
         path = folder / f"{uuid.uuid4().hex}{suffix if suffix in SAVED_SUFFIXES else ''}"
         storage.save(path)
         saved.append(SavedFile(path, original))
-    return folder, saved
 
 
-def _upload(name: str, kind: str, files: list, only: set[str] | None = None):
+def _upload(name: str, kind: str, files: list, only: set[str] | None = None, unnamed: int = 0):
     svc = services()
     folder, saved = _save_uploads(files, only)
-    return _start(name, kind, source(kind).from_files(saved, folder, svc.settings))
+    try:
+        spec = source(kind).from_files(saved, folder, svc.settings)
+        if unnamed:  # reported as failed items of the job, beside the files that did arrive
+            spec["unnamed"] = unnamed
+        return _start(name, kind, spec)
+    except BaseException:  # no job will read them (not an export, a full disk...): the saved files go
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 @bp.post("/profiles/<name>/uploads")
 def upload(name: str):
     services().library.profile_id(name)
     files = request.files.getlist("files")
-    if not files:
+    # A file part whose name a line break cut short arrives as a plain form field: report it, keep the rest.
+    unnamed = len(request.form.getlist("files"))
+    if not files and not unnamed:
         raise InvalidInput("choose one or more photos to upload (form field 'files')")
-    return _upload(name, "upload", files)
+    return _upload(name, "upload", files, unnamed=unnamed)
 
 
 @bp.post("/profiles/<name>/instagram-export")

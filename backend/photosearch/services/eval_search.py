@@ -6,9 +6,10 @@
    store, index: the same Ingestor, Describer and PhotoIndex as the app).
 2. Each of the 5,000 human captions of those photos is a query; its photo is the one right answer.
 3. For each query the Searcher computes the components once (`Searcher.candidates`: BM25F over generated
-   text, the joint-space similarity, the MiniLM caption similarity, every photo scored exactly) and the pure
-   ranking functions of services/search.py (`fuse`, `rank_of`) rank the 1,000 photos by
-   (a) BM25 only, (b) semantic only (joint space), (c) caption-semantic only, (d) the app's hybrid fusion.
+   text, the joint-space similarity, the MiniLM caption similarity, label meaning; every photo scored exactly)
+   and the pure ranking functions of services/search.py (`fuse`, `rank_of`) rank the 1,000 photos by
+   (a) BM25 only, (b) semantic only (joint space), (c) caption-semantic only, (d) label meaning only,
+   (e) the app's hybrid fusion.
    A photo a ranking leaves out (no BM25 hit) counts at the bottom of the list.
 4. R@K = share of queries whose photo is in the top K; median rank (1 = first).
 `--tune` also grid-searches the fusion weights / RRF on this split (use it on dev, never on test).
@@ -30,7 +31,7 @@ from tqdm import tqdm
 
 from photosearch.config import Settings
 from photosearch.services import Services
-from photosearch.services.search import Candidates, FusionConfig, fuse, rank_of
+from photosearch.services.search import Candidates, FusionConfig, fuse, rank_of, strong
 from photosearch.storage.models import Photo, Profile
 from photosearch.vision.captioner.dataset import read_split
 
@@ -45,6 +46,7 @@ class EvalSearchOptions:
     limit: int | None = None  # only the first N photos of the split (quick runs)
     tune: bool = False  # also grid-search the fusion on this split (use dev, never test)
     out: Path | None = None  # the markdown report (default docs/search-eval-<split>.md)
+    cutoff_out: Path | None = None  # also write the relevance cut-off table here (docs/search-cutoff.md)
     command: str = ""  # how this run was started, written into the report
 
 
@@ -115,23 +117,30 @@ def evaluate(options: EvalSearchOptions) -> dict:
         "BM25F over generated text": metrics(component_ranks("text")),
         "semantic: joint image-text space": metrics(component_ranks("semantic")),
         "semantic: MiniLM query vs caption": metrics(component_ranks("caption_semantic")),
+        "label meaning: MiniLM query vs label nouns": metrics(component_ranks("label_meaning")),
         f"hybrid ({_describe(searcher.fusion)})": metrics(fused_ranks(searcher.fusion)),
     }
     tuning = []
     if options.tune:
-        for w_text, w_cap in itertools.product((0.0, 0.1, 0.2, 0.4), (0.0, 0.25, 0.5, 1.0)):
-            fusion = FusionConfig("weighted", w_text=w_text, w_semantic=1.0, w_caption=w_cap)
+        for w_text, w_cap, w_label in itertools.product((0.0, 0.1, 0.2, 0.4), (0.0, 0.25, 0.5),
+                                                        (0.0, 0.05, 0.1, 0.2, 0.3)):
+            fusion = FusionConfig("weighted", w_text=w_text, w_semantic=1.0, w_caption=w_cap, w_label=w_label)
             tuning.append((_describe(fusion), metrics(fused_ranks(fusion))))
         tuning.append(("rrf k=60", metrics(fused_ranks(FusionConfig("rrf")))))
         tuning.sort(key=lambda row: -(row[1]["R@1"] + row[1]["R@5"] + row[1]["R@10"]))
     _print_and_write(options, table, tuning, total, len(queries))
-    return {"table": table, "tuning": tuning}
+    cutoffs = None
+    if options.cutoff_out:
+        off_topic = [searcher.candidates(profile_id, q, exhaustive=True) for q in OFF_TOPIC]
+        cutoffs = cutoff_table(searcher.fusion, components, off_topic)
+        _write_cutoffs(options, cutoffs, total, len(queries))
+    return {"table": table, "tuning": tuning, "cutoffs": cutoffs}
 
 
 def _describe(f: FusionConfig) -> str:
     if f.method == "rrf":
         return f"rrf k={f.rrf_k}"
-    return f"weighted text {f.w_text} + semantic {f.w_semantic} + caption {f.w_caption}"
+    return f"weighted text {f.w_text} + semantic {f.w_semantic} + caption {f.w_caption} + labels {f.w_label}"
 
 
 def _print_and_write(options: EvalSearchOptions, table: dict, tuning: list, photos: int, queries: int) -> None:
@@ -167,3 +176,140 @@ def _print_and_write(options: EvalSearchOptions, table: dict, tuning: list, phot
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(doc))
     print(f"wrote {out}")
+
+
+# Queries for things Flickr8k (people, dogs, outdoor scenes) shows rarely or never: with a good cut-off most get
+# no match at all. Written before looking at any result.
+OFF_TOPIC = ["an astronaut in a space suit", "a cup of espresso", "a plate of sushi", "a laptop on a desk",
+             "a giraffe", "an elephant", "a rocket launch", "a tiger", "a violin", "a cathedral",
+             "a coin collection", "the moon at night", "a stack of books", "a pizza", "a computer keyboard",
+             "a butterfly on a flower", "a sailing ship", "a clock tower", "a zebra", "a microscope"]
+CUTOFFS = (0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70)
+
+
+def cutoff_table(fusion: FusionConfig, components: list[tuple[int, Candidates]],
+                 off_topic: list[Candidates]) -> list[dict]:
+    """For each cut-off: share of queries whose photo is a match, mean/median number of matches per query,
+    share of queries with no match, and for the off-topic queries the share with no match and the mean."""
+    fused = [(target, c, fuse(c, fusion)) for target, c in components]
+    off_fused = [(c, fuse(c, fusion)) for c in off_topic]
+    table = []
+    for cutoff in CUTOFFS:
+        found, counts = [], []
+        for target, c, scores in fused:
+            matched = c.ids[strong(c, scores, cutoff)]
+            counts.append(len(matched))
+            found.append(bool(np.isin(target, matched)))
+        off = [int(strong(c, scores, cutoff).sum()) for c, scores in off_fused]
+        counts_arr = np.array(counts)
+        table.append({"cutoff": cutoff, "recall": float(np.mean(found)), "mean_matches": float(counts_arr.mean()),
+                      "median_matches": float(np.median(counts_arr)), "no_match": float((counts_arr == 0).mean()),
+                      "precision_lower_bound": float(np.sum(found) / max(1, counts_arr.sum())),
+                      "off_topic_no_match": float(np.mean([n == 0 for n in off])),
+                      "off_topic_mean": float(np.mean(off))})
+    return table
+
+
+def _write_cutoffs(options: EvalSearchOptions, rows: list[dict], photos: int, queries: int) -> None:
+    header = ("| cut-off | own photo is a match (recall) | matches per query: mean | median | queries with no "
+              "match | precision, lower bound | off-topic queries with no match | off-topic matches: mean |\n"
+              "|---|---|---|---|---|---|---|---|")
+    lines = [f"| {r['cutoff']:.2f} | {r['recall']:.3f} | {r['mean_matches']:.1f} | {r['median_matches']:.0f} | "
+             f"{r['no_match']:.3f} | {r['precision_lower_bound']:.3f} | {r['off_topic_no_match']:.2f} | "
+             f"{r['off_topic_mean']:.1f} |" for r in rows]
+    text = "\n".join([header, *lines])
+    print(text)
+    command = options.command or "photosearch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    out = Path(options.cutoff_out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join([
+        f"# Relevance cut-off: Flickr8k {options.split} split", "",
+        f"{photos} photos, {queries} caption queries (each has one right photo) and {len(OFF_TOPIC)} off-topic "
+        "queries (things these photos rarely or never show). A result is a *match* when its fused score reaches "
+        "the cut-off. 'Precision, lower bound' counts only the caption's own photo as right: many other photos "
+        "fit a caption such as 'a dog runs on the grass', so true precision is higher.", "",
+        text, "",
+        f"Command: `{command}`  ",
+        f"Machine: 2-core x86_64 CPU, shared; date {datetime.now(UTC):%Y-%m-%d}.", "",
+    ]))
+    print(f"wrote {out}")
+
+
+# -- real photos ------------------------------------------------------------------------------------------
+def evaluate_real(photos_dir: Path, queries_file: Path, data_dir: Path | None, out: Path | None) -> dict:
+    """R@1/R@5 on real photos (docs/real-photos.json, collected by scripts/collect_real_photos.py) for the
+    queries of `queries_file` ({"queries": [{"q", "photos": [names]}]}): a query is found at K when one of its
+    photos is in the top K. Measured with and without label meaning, and how many results pass the cut-off."""
+    import json
+
+    data = Path(data_dir) if data_dir else Path.home() / ".cache" / "photosearch" / "eval-real"
+    services = Services.create(Settings.from_env(data, demo=False))
+    names = sorted(p.name for p in Path(photos_dir).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    profile = "real-photos"
+    with services.db.session() as session:
+        profile_id = session.scalar(select(Profile.id).where(Profile.name == profile))
+    if profile_id is None:
+        services.library.create_profile(profile)
+        files = [{"path": str(Path(photos_dir) / n), "name": n} for n in names]
+        services.jobs.run_job(services.jobs.create_job(profile, "upload", {"files": files}))
+    with services.db.session() as session:
+        profile_id = session.scalar(select(Profile.id).where(Profile.name == profile))
+        by_name = {src.removeprefix("upload:"): pid for pid, src in
+                   session.execute(select(Photo.id, Photo.source).where(Photo.profile_id == profile_id))}
+    queries = json.loads(Path(queries_file).read_text())["queries"]
+    searcher = services.searcher
+    app = searcher.fusion
+    variants = {f"app fusion ({_describe(app)})": app,
+                "without label meaning": FusionConfig(app.method, app.w_text, app.w_semantic, app.w_caption, 0.0),
+                "semantic only": FusionConfig("weighted", 0.0, 1.0, 0.0, 0.0)}
+    rows = {}
+    per_query = []
+    app_scores: list[tuple[np.ndarray, np.ndarray, list[int]]] = []
+    candidates = {item["q"]: searcher.candidates(profile_id, searcher.check_query(item["q"]), exhaustive=True)
+                  for item in queries}
+    for name, fusion in variants.items():
+        ranks, relevant_matched, match_counts = [], [], []
+        for item in queries:
+            c = candidates[item["q"]]
+            scores, ids = fuse(c, fusion), c.ids
+            targets = [by_name[n] for n in item["photos"] if n in by_name]
+            best_rank = min(rank_of(t, ids, scores, len(by_name)) for t in targets)
+            ranks.append(best_rank)
+            is_match = strong(c, scores, searcher.cutoff)
+            match_counts.append(int(is_match.sum()))
+            relevant_matched.append(bool(np.isin(ids[is_match], targets).any()))
+            if fusion is app:
+                per_query.append((item["q"], best_rank, int(is_match.sum())))
+                app_scores.append((scores, ids, targets))
+        arr = np.array(ranks)
+        rows[name] = {"R@1": float((arr <= 1).mean()), "R@5": float((arr <= 5).mean()),
+                      "median rank": float(np.median(arr)), "relevant is a match": float(np.mean(relevant_matched)),
+                      "matches per query": float(np.mean(match_counts))}
+    header = ("| ranking | R@1 | R@5 | median rank | a right photo passes the cut-off | matches per query |\n"
+              "|---|---|---|---|---|---|")
+    lines = [f"| {n} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['median rank']:.0f} | {m['relevant is a match']:.2f} | "
+             f"{m['matches per query']:.1f} |" for n, m in rows.items()]
+    cut_lines = ["| cut-off | a right photo is a match | matches per query: mean | queries with no match |",
+                 "|---|---|---|---|"]
+    for cutoff in CUTOFFS:
+        passed = [bool(np.isin(ids[sc >= cutoff], t).any()) for sc, ids, t in app_scores]
+        counts = [int((sc >= cutoff).sum()) for sc, _, _ in app_scores]
+        cut_lines.append(f"| {cutoff:.2f} | {np.mean(passed):.2f} | {np.mean(counts):.1f} | "
+                         f"{np.mean([n == 0 for n in counts]):.2f} |")
+    print("\n".join(cut_lines))
+    detail = ["| query | rank of the first right photo | matches |", "|---|---|---|",
+              *[f"| {q} | {r} | {m} |" for q, r, m in per_query]]
+    text = "\n".join([header, *lines])
+    print(text)
+    command = "photosearch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    doc = ["# Search evaluation: real photos", "",
+           f"{len(by_name)} real photos (docs/real-photos.json) as one profile through the app's pipeline; "
+           f"{len(queries)} queries (docs/real-photo-queries.json), each with the photos that answer it. "
+           f"Cut-off {searcher.cutoff}.", "", text, "", "The cut-off on these photos (app fusion):", "", *cut_lines, "",
+           "Per query, as the app ranks:", "", *detail, "",
+           f"Command: `{command}`  ", f"Machine: 2-core x86_64 CPU, shared; date {datetime.now(UTC):%Y-%m-%d}.", ""]
+    target = Path(out or "docs/search-eval-real.md")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(doc))
+    print(f"wrote {target}")
+    return rows

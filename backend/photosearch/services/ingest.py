@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from PIL import Image
@@ -226,6 +227,7 @@ class Ingestor:
         descriptions = dict(zip(unique, self._describer().describe([r.image for r in unique.values()]),
                                 strict=True)) if unique else {}
         for attempt in range(_STORE_ATTEMPTS):
+            written: list[Path] = []
             try:
                 with self.db.session() as session:
                     # Stored meanwhile by another ingest of this profile (we lost a race): use theirs.
@@ -235,19 +237,24 @@ class Ingestor:
                     session.add_all(photos.values())
                     session.flush()  # assigns ids; a concurrent duplicate raises IntegrityError here
                     for h, photo in photos.items():
-                        self._write_files(photo.id, unique[h].image)
+                        self._write_files(photo.id, unique[h].image, written)
                     ids = {**theirs, **{h: p.id for h, p in photos.items()}}
                     for r in ready:
                         new = r.content_hash in photos and unique[r.content_hash] is r
                         outcomes[r.item_id] = Outcome("done", None if new else ALREADY, ids[r.content_hash])
                     self._record(session, outcomes)
                     docs = [index_doc(p, p.description) for p in photos.values()]
-                publish_files(self.settings, [p.id for p in photos.values()])  # committed: give them their names
-                return docs
             except IntegrityError:
+                _remove(written)
                 if attempt == _STORE_ATTEMPTS - 1:
                     raise
                 log.info("profile %s: another ingest stored some of these photos first; retrying", profile_id)
+                continue
+            except BaseException:  # a full disk, a failed commit: the rows are rolled back, so their files go
+                _remove(written)
+                raise
+            publish_files(self.settings, [p.id for p in photos.values()])  # committed: give them their names
+            return docs
         raise AssertionError("unreachable")
 
     def _photo_row(self, profile_id: int, r: _Ready, desc: PhotoDescription) -> Photo:
@@ -281,14 +288,18 @@ class Ingestor:
         )
         return photo
 
-    def _write_files(self, photo_id: int, image: Image.Image) -> None:
+    def _write_files(self, photo_id: int, image: Image.Image, written: list[Path]) -> None:
         """The normalised copy and the thumbnail, written before the commit as `<id>.jpg.partial` and renamed
         to `<id>.jpg` once the row is committed (`publish_files`). A process killed before its commit leaves
         only .partial files of ids no row will ever have (PostgreSQL never reuses them); `check --repair`
-        removes those once they are old, and finishes the rename of a committed photo's files."""
+        removes those once they are old, and finishes the rename of a committed photo's files. Each path is
+        listed in `written` before it is written, so a batch that fails (a full disk) removes even a half
+        written file at once."""
         self.settings.ensure_dirs()
-        (self.settings.images_dir / f"{photo_id}.jpg{PARTIAL}").write_bytes(normalised_jpeg(image))
-        (self.settings.thumbs_dir / f"{photo_id}.jpg{PARTIAL}").write_bytes(make_thumbnail(image))
+        for path, data in ((self.settings.images_dir / f"{photo_id}.jpg{PARTIAL}", normalised_jpeg(image)),
+                           (self.settings.thumbs_dir / f"{photo_id}.jpg{PARTIAL}", make_thumbnail(image))):
+            written.append(path)
+            path.write_bytes(data)
 
     @staticmethod
     def _record(session: Session, outcomes: dict[int, Outcome]) -> None:
@@ -329,3 +340,7 @@ def _guarded(photo: SourcePhoto, step: Callable[[], T]) -> T:
         log.exception("unexpected error reading %s", photo.source)
         raise _Failed(Outcome("failed", f"could not read this photo ({type(exc).__name__})")) from None
 
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)

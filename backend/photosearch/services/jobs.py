@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from photosearch.config import Settings
-from photosearch.errors import Conflict, NotFound, PhotosearchError
+from photosearch.errors import Conflict, NotFound, PhotosearchError, is_disk_full
 from photosearch.services import redescribe
 from photosearch.services.ingest import ALREADY, Ingestor
 from photosearch.services.library import profile_by_name
@@ -46,6 +46,10 @@ from photosearch.storage.models import Job, JobItem
 log = logging.getLogger(__name__)
 
 UNFINISHED = ("queued", "running")
+# A job stopped by a full disk is "failed" with this message; its pending items stay pending and it is
+# picked up again like an unfinished one (on the next start), so no photo of it is lost.
+DISK_FULL_JOB_ERROR = ("disk full: no space is left for photosearch's data; the job stopped and resumes where "
+                       "it stopped when photosearch next starts (free some space first)")
 FINISHED = ("done", "failed", "cancelled")
 MAX_FAILURES_SHOWN = 200
 
@@ -141,7 +145,7 @@ class Jobs:
 
     def resume_unfinished(self) -> list[int]:
         with self.db.session() as session:
-            ids = list(session.scalars(select(Job.id).where(Job.status.in_(UNFINISHED)).order_by(Job.id)))
+            ids = list(session.scalars(select(Job.id).where(_resumable()).order_by(Job.id)))
         for job_id in ids:
             self.submit(job_id)
         return ids
@@ -215,7 +219,11 @@ class Jobs:
         unexpected error fails the job (and is logged)."""
         try:
             return self._run(job_id, progress)
-        except Exception:  # noqa: BLE001 - a bug in one job must not kill the worker or hide the job
+        except Exception as exc:  # noqa: BLE001 - a bug in one job must not kill the worker or hide the job
+            if is_disk_full(exc):
+                log.error("job %s stopped: disk full (%s)", job_id, exc)
+                self._finish(job_id, "failed", DISK_FULL_JOB_ERROR)
+                return self.job_status(job_id)
             log.exception("job %s crashed", job_id)
             self._finish(job_id, "failed", "internal error while ingesting; see the server log")
             return self.job_status(job_id)
@@ -266,9 +274,9 @@ class Jobs:
             job = session.get(Job, job_id)
             if job is None:
                 raise NotFound(f"no job {job_id}")
-            claimed = job.status in UNFINISHED
+            claimed = job.status in UNFINISHED or (job.status == "failed" and job.error == DISK_FULL_JOB_ERROR)
             if claimed:
-                job.status = "running"
+                job.status, job.error, job.finished_at = "running", None, None
             return claimed, job.kind, dict(job.spec), job.profile_id
 
     def _cancelled(self, job_id: int) -> bool:
@@ -299,6 +307,11 @@ class Jobs:
                 .where(Job.id == job_id, Job.status.in_(UNFINISHED))
                 .values(status=status, error=error, finished_at=datetime.now(UTC))
             )
+
+
+def _resumable():  # noqa: ANN202 - a SQL expression
+    """Jobs to pick up again on start: unfinished ones, and those a full disk stopped."""
+    return or_(Job.status.in_(UNFINISHED), and_(Job.status == "failed", Job.error == DISK_FULL_JOB_ERROR))
 
 
 def _remove_uploads(spec: dict) -> None:

@@ -2,13 +2,15 @@
 the collection's size faster than one pass over a vector matrix.
 
 Components, for a query q and a photo p of the profile:
-    text(p)             BM25F of q over caption, alternatives, labels, poster caption, hashtags
+    text(p)             BM25F of q over caption, alternatives, labels (+ their WordNet nouns), poster, hashtags
     semantic(p)         cos( head.text(MiniLM(q)), head.image(features of p) )   the trained joint space
     caption_semantic(p) cos( MiniLM(q), MiniLM(caption of p) )                    paraphrases of the caption
+    label_meaning(p)    sum_k prob_k * cos( MiniLM(q), MiniLM(noun or category of label k) )  (text/label_meaning.py)
 Fusion (chosen by measurement on the Flickr8k dev split, see docs/search-eval-dev.md):
-    "weighted": w_text * text / max(text) + w_sem * semantic + w_cap * caption_semantic
+    "weighted": w_text * text / max(text) + w_sem * semantic + w_cap * caption_semantic + w_label * label_meaning
     "rrf":      sum over components of 1 / (rrf_k + rank)
-Ties break by photo id, so the order is deterministic.
+Ties break by photo id, so the order is deterministic. A result is a *match* when its fused score reaches the
+calibrated cut-off (services/relevance.py); the query is first planned there (typos, unusable words).
 
 How one query runs (docs/performance.md has the measured cost of each step):
     1. candidates   the best TEXT_CANDIDATES BM25F hits (storage/index.py) and every photo's semantic score,
@@ -17,7 +19,7 @@ How one query runs (docs/performance.md has the measured cost of each step):
     2. fuse         `fuse(Candidates, FusionConfig) -> scores`: pure numpy, no per-photo Python objects
     3. page         `best(ids, scores, k)`: a partial sort for the page asked for
     4. explain      only the returned page is read from the database: summaries, the words that matched
-                    (`matched_stems`), the caption similarity and the highlighted caption.
+                    (`matched_stems`), the caption similarity, the highlighted caption and plain-word reasons.
 
 The ranking core (`Candidates`, `fuse`, `weighted`, `rrf`, `best`, `rank_of`) is a handful of pure
 functions over arrays; evaluation (services/eval_search.py) and new signals use them directly.
@@ -37,11 +39,21 @@ from sqlalchemy.orm import selectinload
 
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, NotFound
+from photosearch.services.ingest import index_doc
 from photosearch.services.library import photo_summary, profile_by_name
+from photosearch.services.relevance import (
+    LABEL_MEANING_MIN_PROB,
+    LABEL_MEANING_MIN_SIM,
+    RELEVANCE_CUTOFF,
+    ProfileTexts,
+    plan_query,
+    reasons,
+)
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, matched_stems, stems
 from photosearch.storage.models import Photo, Profile
 from photosearch.storage.vectors import NO_DATE, VectorStore, VectorView
+from photosearch.text.label_meaning import LabelMeaning, label_arrays
 
 SORTS = ("best", "newest", "oldest")
 TEXT_CANDIDATES = 1000  # BM25 hits considered per query
@@ -61,11 +73,12 @@ class FusionConfig:
     w_text: float = 0.2
     w_semantic: float = 1.0
     w_caption: float = 0.0
+    w_label: float = 0.1  # label meaning: query vs the labels' plain nouns (text/label_meaning.py)
     rrf_k: int = 60
 
 
 # -- the ranking core: pure functions over arrays ------------------------------------------------------
-COMPONENTS = ("text", "semantic", "caption_semantic")
+COMPONENTS = ("text", "semantic", "caption_semantic", "label_meaning")
 
 
 @dataclass
@@ -77,21 +90,24 @@ class Candidates:
     text: np.ndarray  # float32 [C] BM25F
     semantic: np.ndarray  # float32 [C] joint-space cosine
     caption_semantic: np.ndarray  # float32 [C] MiniLM caption cosine
+    label_meaning: np.ndarray  # float32 [C] query meaning vs the photo's labels
 
     def component(self, name: str) -> np.ndarray:
         return getattr(self, name)
 
     def take(self, rows: np.ndarray) -> Candidates:
-        return Candidates(self.ids[rows], self.text[rows], self.semantic[rows], self.caption_semantic[rows])
+        return Candidates(*(getattr(self, name)[rows] for name in ("ids", *COMPONENTS)))
 
 
 def weighted(c: Candidates, fusion: FusionConfig) -> np.ndarray:
-    """w_text * text / max(text) + w_sem * semantic + w_cap * caption_semantic; a missing score counts 0."""
+    """w_text * text / max(text) + w_sem * semantic + w_cap * caption_semantic + w_label * label_meaning;
+    a missing score counts 0."""
     text = np.nan_to_num(c.text, nan=0.0)
     top = float(text.max()) if len(text) else 0.0
     return (fusion.w_text * text / (top or 1.0)
             + fusion.w_semantic * np.nan_to_num(c.semantic, nan=0.0)
-            + fusion.w_caption * np.nan_to_num(c.caption_semantic, nan=0.0)).astype(np.float64)
+            + fusion.w_caption * np.nan_to_num(c.caption_semantic, nan=0.0)
+            + fusion.w_label * np.nan_to_num(c.label_meaning, nan=0.0)).astype(np.float64)
 
 
 def rrf(c: Candidates, k: int = 60) -> np.ndarray:
@@ -108,6 +124,14 @@ def rrf(c: Candidates, k: int = 60) -> np.ndarray:
 def fuse(c: Candidates, fusion: FusionConfig) -> np.ndarray:
     """One fused score per candidate (higher is better)."""
     return rrf(c, fusion.rrf_k) if fusion.method == "rrf" else weighted(c, fusion)
+
+
+def strong(c: Candidates, scores: np.ndarray, cutoff: float) -> np.ndarray:
+    """bool per candidate: a real match, i.e. the fused score reaches the calibrated cut-off. Without the
+    semantic models (nothing to calibrate against) a full-text hit is the evidence."""
+    if np.isnan(c.semantic).all() and np.isnan(c.caption_semantic).all():
+        return ~np.isnan(c.text)
+    return scores >= cutoff
 
 
 def best(ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
@@ -182,6 +206,9 @@ class Searcher:
         # MiniLM vectors of recent queries: typing re-sends the same prefixes, and evaluation embeds in batches.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._caption_matrices: dict[int, tuple[int, np.ndarray | None]] = {}
+        self.texts = ProfileTexts(db)  # vocabulary ("did you mean") and label arrays (label meaning)
+        self.cutoff = RELEVANCE_CUTOFF
+        self._label_meaning: LabelMeaning | None = None
 
     # -- inputs ------------------------------------------------------------------------------------
     def check_query(self, query: object) -> str:
@@ -265,7 +292,8 @@ class Searcher:
             caption = self.fusion.w_caption != 0 or (self.fusion.method == "rrf")
         use_vectors = minilm is not None and len(vectors) and (vectors.dim and joint is not None or caption)
         if not use_vectors:
-            return Candidates(hit_ids, hit_scores, _nan(len(hit_ids)), _nan(len(hit_ids)))
+            n = len(hit_ids)
+            return Candidates(hit_ids, hit_scores, _nan(n), _nan(n), _nan(n))
 
         in_range = vectors.in_range(after, before)
         if vectors.quantized and not exhaustive and joint is not None:
@@ -288,7 +316,9 @@ class Searcher:
             matrix = self._caption_matrix(vectors)
             if matrix is not None:
                 caption_sem = (matrix[rows] @ minilm).astype(np.float32)
-        return Candidates(vectors.ids[rows], text, semantic, caption_sem)
+        ids = vectors.ids[rows]
+        label_meaning = self._label_scores(profile_id, ids, minilm) if joint is not None else None
+        return Candidates(ids, text, semantic, caption_sem, _nan(n) if label_meaning is None else label_meaning)
 
     def rank(self, profile_id: int, query: str, after: datetime | None = None,
              before: datetime | None = None) -> tuple[Candidates, np.ndarray]:
@@ -307,16 +337,24 @@ class Searcher:
         if not 0 <= offset <= 100_000:
             raise InvalidInput("offset must be between 0 and 100000")
         profile_id = self.profile_id(profile)
-        candidates, scores = self.rank(profile_id, query, after=after, before=before)
+        plan = plan_query(query, self.texts.get(profile_id).vocabulary)
+        answer = {"query": query, "searched_for": plan.search_text, "did_you_mean": plan.did_you_mean,
+                  "notice": plan.notice, "cutoff": self.cutoff}
+        if plan.search_text is None:  # nothing we can read: say so rather than rank the collection by noise
+            return {**answer, "total": 0, "matches": 0, "results": []}
+        candidates, scores = self.rank(profile_id, plan.search_text, after=after, before=before)
+        is_match = strong(candidates, scores, self.cutoff)
         if sort == "best":
             page = best(candidates.ids, scores, offset + limit)[offset:]
-        else:
-            page = by_date(candidates.ids, self.vectors.get(profile_id), newest=sort == "newest")[offset:offset + limit]
-        return {"query": query, "total": len(candidates.ids),
-                "results": self._explain(profile, query, candidates.take(page), scores[page])}
+        else:  # the matches by date, then the weaker results by date
+            dated = by_date(candidates.ids, self.vectors.get(profile_id), newest=sort == "newest")
+            page = np.concatenate([dated[is_match[dated]], dated[~is_match[dated]]])[offset:offset + limit]
+        results = self._explain(profile, plan.search_text, candidates.take(page), scores[page], is_match[page])
+        return {**answer, "total": len(candidates.ids), "matches": int(is_match.sum()), "results": results}
 
-    def _explain(self, profile: str, query: str, page: Candidates, fused: np.ndarray) -> list[dict]:
-        """The returned page only: summaries, matched words, caption similarity, highlighted caption."""
+    def _explain(self, profile: str, query: str, page: Candidates, fused: np.ndarray,
+                 is_match: np.ndarray) -> list[dict]:
+        """The returned page only: summaries, matched words, caption similarity, highlighted caption, reasons."""
         ids = page.ids.tolist()
         caption_sem = page.caption_semantic.copy()
         if np.isnan(caption_sem).all() and ids and query in self._query_vectors:
@@ -335,28 +373,72 @@ class Searcher:
                 if photo is None or photo.deleted_at is not None:  # removed since the candidates were read
                     continue
                 d = photo.description
-                alternatives = [a["text"] for a in (d.alternatives or [])[1:]] if d else []
+                doc = index_doc(photo, d)  # the texts exactly as the index holds them
                 matched = {} if np.isnan(page.text[i]) else matched_stems(query, {
-                    "caption": (d.caption or "") if d else "",
-                    "alternatives": alternatives,
-                    "labels": [lab["label"] for lab in (d.labels or [])] if d else [],
-                    "poster": photo.poster_caption or "",
-                    "hashtags": list(photo.hashtags or []),
+                    "caption": doc.caption, "alternatives": doc.alternatives, "labels": doc.labels,
+                    "poster": doc.poster, "hashtags": doc.hashtags,
                 })
                 all_stems = set().union(*matched.values()) if matched else set()
                 words = [w for w in query_words if set(stems(w)) & all_stems or w.lower() in all_stems]
-                components = {"text": page.text[i], "semantic": page.semantic[i],
-                              "caption_semantic": caption_sem[i]}
+                components = {name: page.component(name)[i] for name in COMPONENTS}
+                components["caption_semantic"] = caption_sem[i]
+                scores = {k: (None if np.isnan(v) else round(float(v), 4)) for k, v in components.items()}
+                labels = list(d.labels or []) if d else []
                 results.append({
                     "photo": photo_summary(photo, profile),
                     "score": round(float(fused[i]), 6),
-                    "scores": {k: (None if np.isnan(v) else round(float(v), 4)) for k, v in components.items()},
+                    "scores": scores,
                     "matched": list(dict.fromkeys(w.lower() for w in words)),
                     "matched_in": sorted({FIELD_ORIGIN[f] for f in matched}),
-                    "highlight": highlight_segments((d.caption or "") if d else "",
+                    "highlight": highlight_segments(doc.caption,
                                                     matched.get("caption", set()) | matched.get("alternatives", set())),
+                    "strong": bool(is_match[i]),
+                    "reasons": reasons(query, matched, labels, photo.poster_caption or "",
+                                       list(photo.hashtags or []), scores["semantic"],
+                                       self._label_reason(query, labels)),
                 })
         return results
+
+    # -- label meaning -------------------------------------------------------------------------------
+    def label_meaning(self) -> LabelMeaning | None:
+        models = self._models()
+        if models is None or models.text_embedder is None:
+            return None
+        if self._label_meaning is None:
+            self._label_meaning = LabelMeaning(models.text_embedder.embed)
+        return self._label_meaning if self._label_meaning.available else None
+
+    def _label_scores(self, profile_id: int, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray | None:
+        """Label meaning of each photo of `ids` (NaN where its labels are unknown); None without the table."""
+        meaning = self.label_meaning()
+        if meaning is None:
+            return None
+        classes = meaning.class_scores(query_vector)
+        if classes is None:
+            return None
+        texts = self.texts.get(profile_id)
+        rows = texts.label_rows(ids)
+        safe = np.maximum(rows, 0)
+        scores = meaning.photo_scores(classes, texts.label_index[safe], texts.label_prob[safe])
+        return np.where(rows >= 0, scores, np.nan).astype(np.float32)
+
+    def _label_reason(self, query: str, labels: list[dict]) -> tuple[str, str, float] | None:
+        """(class word, label, probability) of the sure label whose plain word is closest to the query's meaning,
+        when it is close enough to say "looks like a bird (crane, 62 %)"."""
+        meaning = self.label_meaning() if labels and query in self._query_vectors else None
+        if meaning is None:
+            return None
+        index, prob = label_arrays([labels])
+        found = []
+        for j, (c, p) in enumerate(zip(index[0].tolist(), prob[0].tolist(), strict=True)):
+            if c >= 0 and p >= LABEL_MEANING_MIN_PROB:
+                word = meaning.best_words(self._query_vectors[query], c)
+                if word is not None and word[1] >= LABEL_MEANING_MIN_SIM:
+                    found.append((word[1] * p, word[0], labels[j]["label"], p))
+        if not found:
+            return None
+        _, word, label, p = max(found)
+        return word, label, p
 
     # -- similar photos ----------------------------------------------------------------------------
     def similar(self, photo_id: int, limit: int = 12) -> dict:

@@ -53,9 +53,15 @@ def parse_date(raw: str, name: str = "date", end: bool = False) -> datetime:
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
         raise InvalidInput(f"'{name}' must be a date like 2024-05-31") from None
-    if end and len(raw.strip()) == 10:
-        value += timedelta(days=1, microseconds=-1)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        if end and len(raw.strip()) == 10:
+            value += timedelta(days=1, microseconds=-1)
+        if not value.tzinfo:
+            return value.replace(tzinfo=UTC)
+        value.astimezone(UTC)  # can it be compared with UTC times at all? (see below)
+        return value
+    except OverflowError:  # 9999-12-31 as an end, 0001-01-01T00:00+14:00 (before year 1 in UTC): the edge of time
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def encode_cursor(when: datetime, photo_id: int) -> str:

@@ -49,26 +49,46 @@ class ListContext:
     fetch: Callable[[str], bytes]
 
 
+@dataclass(frozen=True)
+class JsonField:
+    """`{"<name>": ...}` in POST /api/profiles/<p>/sources; `hint` says what goes there ("a list of URLs")."""
+
+    name: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class CliOption:
+    """`photosearch ingest NAME <flag> METAVAR`, with its --help line."""
+
+    flag: str
+    metavar: str
+    help: str
+
+    @property
+    def dest(self) -> str:
+        """The argparse attribute: "--instagram-export" -> "instagram_export"."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+
 class Source:
     """One kind of source. Subclasses set `kind` and implement `photos` and `title`, plus the ways in they
-    accept: `from_json` (a field of POST /api/profiles/<p>/sources), `from_cli` (an `ingest` option) or
+    accept: `from_json` (with `json`: a field of POST /api/profiles/<p>/sources), `from_cli` (with `cli`: an
+    `ingest` option) or
     `from_files` (a multipart upload). Register a subclass with `@register` in its own module under
     `sources/`: the API, the CLI and the ingest job find it there and never branch on kinds."""
 
     kind: ClassVar[str]  # stored in Job.kind; never rename one, stored jobs resume by it
-    json_field: ClassVar[str | None] = None  # the request field that selects this source, e.g. "urls"
-    cli_option: ClassVar[str | None] = None  # the `photosearch ingest` option, e.g. "--urls"
-    cli_help: ClassVar[str] = ""
-    cli_metavar: ClassVar[str | None] = None
-    json_hint: ClassVar[str] = ""  # how the field is described in "give one of ..." messages
+    json: ClassVar[JsonField | None] = None  # the request field that selects this source
+    cli: ClassVar[CliOption | None] = None  # the `photosearch ingest` option that selects it
     rank: ClassVar[int] = 100  # order in messages and --help (lower first)
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:
-        """The job spec for an API request whose `json_field` holds `value` (`body` is the whole request)."""
+        """The job spec for an API request whose `json` field holds `value` (`body` is the whole request)."""
         raise InvalidInput(f"{self.kind} sources can't be added with JSON")
 
     def from_cli(self, value: str, options: dict, settings: Settings) -> dict:
-        """The job spec for `photosearch ingest NAME <cli_option> value` (`options`: the other flags)."""
+        """The job spec for `photosearch ingest NAME <cli.flag> value` (`options`: the other flags)."""
         raise InvalidInput(f"{self.kind} sources can't be added from the command line")
 
     def from_files(self, files: list[SavedFile], folder: Path, settings: Settings) -> dict:

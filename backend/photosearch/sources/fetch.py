@@ -16,8 +16,11 @@ fetched from inside the network. The defences, in order, for every hop of a redi
    that answers "public" to the check and "127.0.0.1" a moment later (DNS rebinding) changes nothing.
    Environment proxies are deliberately not used: a proxy would resolve the name again.
 4. **Follow redirects by hand**, at most `fetch_max_redirects`, and run steps 1-3 again for each hop.
-5. **Bound everything**: connect and read timeouts, a total time budget, `max_image_bytes` checked against
-   Content-Length up front and counted while streaming.
+5. **Bound everything**: connect and read timeouts, `max_image_bytes` checked against Content-Length up
+   front and counted while streaming, and **one wall-clock deadline for the whole fetch** (every hop's
+   connect, status line, headers, body, and the pauses between retries). Per-read timeouts alone don't
+   bound anything: a server dripping one header byte per second never lets a read time out. A watchdog
+   timer shuts down the fetch's sockets when the deadline passes, which wakes any blocked read at once.
 6. **Retry only what may heal**: connection errors, resets, timeouts and 429/502/503/504 (urllib3's
    `Retry`, exponential backoff, Retry-After honoured up to a cap). Never a 4xx, never a refused address.
 7. **Check that it is a picture** from the bytes (`sniff_image_type`): an HTML page served with
@@ -30,6 +33,7 @@ caps concurrent requests per host (`fetch_per_host_concurrency`); it is safe to 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import re
@@ -45,6 +49,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import urllib3
 from urllib3 import exceptions as u3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util import Retry, Timeout
 
 from photosearch.config import Settings
@@ -230,6 +235,120 @@ def system_resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+# ---------------------------------------------------------------------------------------------- deadline
+
+
+class _DeadlinePassed(Exception):  # noqa: N818 - internal signal; not an OSError, so urllib3 won't retry it
+    """Raised inside urllib3 when a new connection or a retry pause would start after the deadline."""
+
+
+class _Deadline:
+    """One fetch's wall-clock limit. Sockets the fetch opens or reads are registered with `watch`; when the
+    time is up a timer thread shuts them down, so a read blocked on a dripping server returns at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if not self.expired:
+                self._sockets.append(sock)
+                return
+        _shutdown(sock)
+
+    def check(self) -> None:
+        if self.expired or self.remaining() <= 0:
+            raise _DeadlinePassed
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shutdown(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._sockets = []
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # the plain socket method, also for TLS sockets: wakes a blocked recv without touching SSL state
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_active = threading.local()  # the deadline of the fetch running on this thread
+
+
+def _current_deadline() -> _Deadline | None:
+    return getattr(_active, "deadline", None)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """An urllib3 connection whose sockets answer to the current fetch's deadline."""
+
+    def _new_conn(self) -> socket.socket:
+        deadline = _current_deadline()
+        if deadline is not None:
+            deadline.check()
+            if isinstance(self.timeout, int | float):  # a connect attempt can't outlast the deadline either
+                self.timeout = min(self.timeout, max(deadline.remaining(), 0.01))
+        sock = super()._new_conn()
+        if deadline is not None:
+            deadline.watch(sock)
+        return sock
+
+    def getresponse(self):  # noqa: ANN201 - urllib3's HTTPResponse
+        deadline = _current_deadline()
+        if deadline is not None:
+            deadline.watch(self.sock)  # a pooled connection's socket was opened by an earlier fetch
+        return super().getresponse()
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _DeadlineRetry(Retry):
+    """urllib3's Retry, except that a pause (backoff or Retry-After) that would end past the deadline
+    gives up instead of sleeping."""
+
+    def sleep(self, response: urllib3.BaseHTTPResponse | None = None) -> None:
+        deadline = _current_deadline()
+        if deadline is None:
+            return super().sleep(response)
+        pause = self.get_retry_after(response) if (self.respect_retry_after_header and response) else None
+        if pause is None:
+            pause = self.get_backoff_time()
+        if pause >= deadline.remaining():
+            raise _DeadlinePassed
+        if pause > 0:
+            time.sleep(pause)
+        return None
+
+
 # ---------------------------------------------------------------------------------------------- fetcher
 
 
@@ -237,8 +356,9 @@ class Fetcher:
     """Fetches photos safely; share one per ingest job (or per process) to reuse connections.
 
     `resolve` and `ca_certs` exist for tests (a fake DNS, a self-signed certificate); `backoff_factor`
-    sets urllib3's exponential backoff between retries; `total_timeout` caps one hop's wall time
-    (default: connect + 4 × read timeout), so a server dripping one byte at a time can't hold a worker.
+    sets urllib3's exponential backoff between retries; `total_timeout` is the wall-clock deadline of one
+    whole `fetch` (every hop, every retry: default `Settings.fetch_deadline`, else connect + 4 × read
+    timeout), so a server dripping one byte at a time can't hold a worker.
     """
 
     def __init__(
@@ -255,8 +375,12 @@ class Fetcher:
         self._resolve = resolve or system_resolve
         self._ca_certs = ca_certs
         self._timeout = Timeout(connect=settings.fetch_connect_timeout, read=settings.fetch_read_timeout)
-        self._total_timeout = total_timeout or settings.fetch_connect_timeout + 4 * settings.fetch_read_timeout
-        self._retry = Retry(
+        self._total_timeout = (
+            total_timeout
+            or settings.fetch_deadline
+            or settings.fetch_connect_timeout + 4 * settings.fetch_read_timeout
+        )
+        self._retry = _DeadlineRetry(
             total=settings.fetch_retries,
             connect=settings.fetch_retries,
             read=settings.fetch_retries,
@@ -278,7 +402,28 @@ class Fetcher:
     # -- public
 
     def fetch(self, url: str) -> bytes:
-        """The body at `url` after following redirects, checked to look like an image."""
+        """The body at `url` after following redirects, checked to look like an image; all of it within
+        one wall-clock deadline."""
+        deadline = _Deadline(self._total_timeout)
+        outer, _active.deadline = _current_deadline(), deadline
+        try:
+            body = self._fetch(url, deadline)
+            if deadline.expired:  # finished while the watchdog fired: its sockets may have been cut short
+                raise _DeadlinePassed
+            return body
+        except (_DeadlinePassed, FetchError, u3.HTTPError) as exc:
+            if deadline.expired or isinstance(exc, _DeadlinePassed):
+                raise FetchError(
+                    f"fetching took longer than {self._total_timeout:g} s (the server sends too slowly)"
+                ) from None
+            if isinstance(exc, u3.HTTPError):
+                raise FetchError(f"fetching {url} failed ({exc})") from None
+            raise
+        finally:
+            deadline.cancel()
+            _active.deadline = outer
+
+    def _fetch(self, url: str, deadline: _Deadline) -> bytes:
         current = url
         for hop in range(self.settings.fetch_max_redirects + 1):
             try:
@@ -289,7 +434,8 @@ class Fetcher:
                     raise FetchError(f"redirected to {current}: {exc.message}") from None
                 raise
             with self._slot(target.host):
-                status, location, body = self._get(target, addresses)
+                deadline.check()  # time spent waiting for a slot counts too
+                status, location, body = self._get(target, addresses, deadline)
             if status in REDIRECT_STATUSES:
                 if not location:
                     raise FetchError(f"the server answered {status} (a redirect) without saying where to")
@@ -370,7 +516,7 @@ class Fetcher:
                 return pool
             size = max(1, self.settings.fetch_per_host_concurrency)
             if target.scheme == "https":
-                pool = urllib3.HTTPSConnectionPool(
+                pool = _HTTPSPool(
                     str(ip),
                     target.port,
                     maxsize=size,
@@ -379,14 +525,14 @@ class Fetcher:
                     ca_certs=self._ca_certs,
                 )
             else:
-                pool = urllib3.HTTPConnectionPool(str(ip), target.port, maxsize=size)
+                pool = _HTTPPool(str(ip), target.port, maxsize=size)
             self._pools[key] = pool
             evicted = self._pools.popitem(last=False)[1] if len(self._pools) > _MAX_POOLS else None
         if evicted is not None:
             evicted.close()
         return pool
 
-    def _get(self, target: Target, addresses: list[IPAddress]) -> tuple[int, str | None, bytes]:
+    def _get(self, target: Target, addresses: list[IPAddress], deadline: _Deadline) -> tuple[int, str | None, bytes]:
         """One hop: (status, Location, body). Body is read only for 2xx."""
         headers = {
             "Host": target.host_header,
@@ -394,10 +540,10 @@ class Fetcher:
             "Accept": "image/avif,image/webp,image/*;q=0.9,*/*;q=0.5",
             "Accept-Encoding": "identity",  # a compressed body could inflate past our byte limit
         }
-        started = time.monotonic()
         last_error: FetchError | None = None
         for ip in addresses:
             pool = self._pool(target, ip)
+            deadline.check()
             try:
                 response = pool.urlopen(
                     "GET",
@@ -417,14 +563,14 @@ class Fetcher:
             except u3.HTTPError as exc:
                 raise _describe(exc, target, self.settings) from None
             try:
-                return self._read(response, target, started)
+                return self._read(response, target, deadline)
             finally:
                 response.release_conn()
         assert last_error is not None
         raise last_error
 
     def _read(
-        self, response: urllib3.BaseHTTPResponse, target: Target, started: float
+        self, response: urllib3.BaseHTTPResponse, target: Target, deadline: _Deadline
     ) -> tuple[int, str | None, bytes]:
         status = response.status
         complete = False
@@ -443,14 +589,13 @@ class Fetcher:
                 raise FetchError(f"the photo is {_mb(int(declared))}, over the {_mb(limit)} limit")
             chunks, total = [], 0
             try:
-                # read1 returns what has arrived (read() would wait for a whole chunk), so the time
-                # budget is checked even while a server drips a byte at a time
+                # read1 returns what has arrived (read() would wait for a whole chunk); the watchdog
+                # ends a read that waits past the deadline
                 while chunk := response.read1(_CHUNK):
                     total += len(chunk)
                     if total > limit:
                         raise FetchError(f"the photo is over the {_mb(limit)} limit")
-                    if time.monotonic() - started > self._total_timeout:
-                        raise FetchError(f"{target.host} sent the photo too slowly (over {self._total_timeout:g} s)")
+                    deadline.check()
                     chunks.append(chunk)
             except u3.HTTPError as exc:
                 raise _describe(exc, target, self.settings) from None

@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 from photosearch.config import Settings
 from photosearch.errors import FetchError, ImageError, InvalidInput, PhotosearchError
-from photosearch.sources.base import ListContext, SavedFile, Source, SourcePhoto
+from photosearch.sources.base import CliOption, JsonField, ListContext, SavedFile, Source, SourcePhoto
 from photosearch.sources.registry import register
 from photosearch.units import megabytes as _megabytes
 
@@ -91,10 +91,11 @@ def _is_tag_char(ch: str) -> bool:
 def extract_hashtags(text: str | None) -> list[str]:
     """Hashtags in the order they first appear: lowercase, without '#', any script ("#Café" -> "café").
 
-    Like Instagram, "C#" and "#1" are not hashtags, while "#a#b" is two.
+    Like Instagram, "C#" and "#1" are not hashtags, while "#a#b" is two. Linear in the text's length: a
+    caption of 50,000 hashtags (a hostile export) is read once, and duplicates are found in a dict.
     """
     text = unicodedata.normalize("NFC", text or "")
-    tags: list[str] = []
+    tags: dict[str, None] = {}  # ordered, with O(1) membership (a list made 50,000 tags take 12 s)
     previous_end = -1
     start = text.find("#")
     while start != -1:
@@ -104,11 +105,10 @@ def extract_hashtags(text: str | None) -> list[str]:
         glued_to_word = start > 0 and start != previous_end and _is_tag_char(text[start - 1])
         tag = text[start + 1 : end].lower()
         if tag and not glued_to_word and not tag.isdigit():
-            if tag not in tags:
-                tags.append(tag)
+            tags.setdefault(tag, None)
             previous_end = end
         start = text.find("#", end if end > start + 1 else start + 1)
-    return tags
+    return list(tags)
 
 
 def _clean_caption(value: object) -> str | None:
@@ -151,9 +151,10 @@ class _ExportZip:
     more than reading them. The lock keeps the single handle's seeks consistent across worker threads.
     """
 
-    def __init__(self, path: Path, max_bytes: int) -> None:
+    def __init__(self, path: Path, max_bytes: int, shown: str | None = None) -> None:
         self.path = path
         self.max_bytes = max_bytes
+        self.shown = shown or path.name  # the person's file name, not the generated one of an upload
         self._zip: zipfile.ZipFile | None = None
         self._lock = threading.Lock()
 
@@ -162,9 +163,9 @@ class _ExportZip:
             try:
                 self._zip = zipfile.ZipFile(self.path)
             except FileNotFoundError:
-                raise InvalidInput(f"the Instagram export {self.path.name} is no longer there") from None
+                raise InvalidInput(f"the Instagram export {self.shown} is no longer there") from None
             except (zipfile.BadZipFile, OSError) as err:
-                raise InvalidInput(f"the Instagram export {self.path.name} cannot be read: {err}") from None
+                raise InvalidInput(f"the Instagram export {self.shown} cannot be read: {err}") from None
         return self._zip
 
     def read(self, uri: str) -> bytes:
@@ -218,22 +219,22 @@ _EXPORT_FOLDERS = frozenset(
 )
 
 
-def _not_an_export(path: Path, names: list[str]) -> InvalidInput:
+def _not_an_export(shown: str, names: list[str]) -> InvalidInput:
     how = (
         "In Instagram, open Accounts Center > Your information and permissions > Download your information, "
         "choose your posts, format JSON, and give the ZIP you receive."
     )
     if any(PurePosixPath(n).name.startswith("posts_") and n.endswith(".html") for n in names):
         return InvalidInput(
-            f"{path.name} is an Instagram export in HTML format; request it in JSON format. {how}"
+            f"{shown} is an Instagram export in HTML format; request it in JSON format. {how}"
         )
     if any(_EXPORT_FOLDERS.intersection(PurePosixPath(n).parts[:-1]) for n in names):
         return InvalidInput(
-            f"{path.name} looks like an Instagram export but contains no posts (no posts_1.json). "
+            f"{shown} looks like an Instagram export but contains no posts (no posts_1.json). "
             f"Request it again with your posts included. {how}"
         )
     return InvalidInput(
-        f"{path.name} is not an Instagram data export: it has no content/posts_1.json or "
+        f"{shown} is not an Instagram data export: it has no content/posts_1.json or "
         f"your_instagram_activity/content/posts_1.json. {how}"
     )
 
@@ -316,22 +317,24 @@ def _member_reader(export: _ExportZip, member: str) -> Callable[[], bytes]:
     return lambda: export.read(member)
 
 
-def read_export(path: Path, *, max_bytes: int = MAX_MEMBER_BYTES) -> list[SourcePhoto]:
+def read_export(path: Path, *, max_bytes: int = MAX_MEMBER_BYTES, name: str | None = None) -> list[SourcePhoto]:
     """Every photo of the posts in an Instagram data export ZIP (JSON format), newest posts first.
 
     One record per photo: a carousel gives several records with the same `post_id` and caption; a video
     gives a record with `skip_reason`. Raises `InvalidInput` when the file is not such an export. Reading
     a photo raises `InvalidInput` (missing or unsafe member) or `ImageError` (over `max_bytes`, corrupt).
-    Keep the ZIP in place until the photos have been read.
+    Keep the ZIP in place until the photos have been read. `name` is how messages call the file (an
+    upload's own name; default: the file's name on disk).
     """
     path = Path(path)
+    shown = name or path.name
     if not path.is_file():
-        raise InvalidInput(f"no Instagram export at {path}")
+        raise InvalidInput(f"the Instagram export {shown} is gone" if name else f"no Instagram export at {path}")
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        raise InvalidInput(f"{path.name} is not a ZIP file; give the ZIP that Instagram sent you") from None
-    export = _ExportZip(path, max_bytes)
+        raise InvalidInput(f"{shown} is not a ZIP file; give the ZIP that Instagram sent you") from None
+    export = _ExportZip(path, max_bytes, shown)
     photos: list[SourcePhoto] = []
     seen: set[str] = set()
     with archive:
@@ -339,7 +342,7 @@ def read_export(path: Path, *, max_bytes: int = MAX_MEMBER_BYTES) -> list[Source
         name_set = set(names)
         posts_files = _posts_files(names)
         if not posts_files:
-            raise _not_an_export(path, names)
+            raise _not_an_export(shown, names)
         for name, root in posts_files:
             for index, post in enumerate(_load_posts(archive, name)):
                 for photo in _export_photos(post, index, export, root, name_set):
@@ -355,6 +358,8 @@ def read_export(path: Path, *, max_bytes: int = MAX_MEMBER_BYTES) -> list[Source
 
 def normalize_username(value: str) -> str:
     """ "natgeotravel", "@natgeotravel" or "https://www.instagram.com/natgeotravel/" -> "natgeotravel"."""
+    if value is not None and not isinstance(value, str):  # a number, list or object from a JSON body
+        raise InvalidInput("'instagram_profile' must be an Instagram username (text)")
     text = (value or "").strip()
     if "instagram.com" in text:
         text = urlsplit(text if "//" in text else f"https://{text}").path.strip("/").split("/")[0]
@@ -511,9 +516,7 @@ class InstagramExportSource(Source):
     """Your own posts, from the ZIP of an Instagram data export (JSON format)."""
 
     kind = "instagram"
-    cli_option = "--instagram-export"
-    cli_metavar = "ZIP"
-    cli_help = "the ZIP of an Instagram data export (JSON format)"
+    cli = CliOption("--instagram-export", "ZIP", "the ZIP of an Instagram data export (JSON format)")
     rank = 30
 
     def from_cli(self, value: str, options: dict, settings: Settings) -> dict:
@@ -524,11 +527,11 @@ class InstagramExportSource(Source):
         zips = [f for f in files if f.path.suffix == ".zip"]
         if not zips:
             raise InvalidInput("an Instagram export is a .zip file")
-        read_export(zips[0].path)  # a ZIP that is not an export gets its message now
+        read_export(zips[0].path, name=zips[0].name)  # a ZIP that is not an export gets its message now
         return {"path": str(zips[0].path), "name": zips[0].name, "cleanup": str(folder)}
 
     def photos(self, spec: dict, context: ListContext) -> list[SourcePhoto]:
-        return read_export(Path(spec["path"]), max_bytes=context.settings.max_image_bytes)
+        return read_export(Path(spec["path"]), max_bytes=context.settings.max_image_bytes, name=spec.get("name"))
 
     def title(self, spec: dict) -> str:
         return f"Instagram export {spec.get('name') or Path(spec['path']).name}"
@@ -539,11 +542,9 @@ class InstagramProfileSource(Source):
     """A public profile's latest posts, online (needs the instagram extra)."""
 
     kind = "instagram_profile"
-    json_field = "instagram_profile"
-    json_hint = "a public Instagram user name"
-    cli_option = "--instagram-profile"
-    cli_metavar = "USER"
-    cli_help = "a public Instagram profile (needs the instagram extra); --limit posts"
+    json = JsonField("instagram_profile", "a public Instagram user name")
+    cli = CliOption("--instagram-profile", "USER", "a public Instagram profile (needs the instagram extra); "
+                    "--limit posts")
     rank = 40
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:

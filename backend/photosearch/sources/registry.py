@@ -47,12 +47,12 @@ def source(kind: str) -> Source:
 
 
 def source_for_json(body: dict) -> tuple[Source, object]:
-    """The source whose `json_field` the request body has, and that field's value."""
-    offered = [s for s in all_sources() if s.json_field]
+    """The source whose `json` field the request body has, and that field's value."""
+    offered = [s for s in all_sources() if s.json]
     for candidate in offered:
-        if candidate.json_field in body:
-            return candidate, body[candidate.json_field]
-    fields = ", ".join(f"'{s.json_field}' ({s.json_hint})" for s in offered)
+        if candidate.json.name in body:
+            return candidate, body[candidate.json.name]
+    fields = ", ".join(f"'{s.json.name}' ({s.json.hint})" for s in offered)
     raise InvalidInput(f"say where the photos are: give {fields}")
 
 

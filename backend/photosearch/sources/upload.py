@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from photosearch.config import Settings
-from photosearch.errors import ImageError
+from photosearch.errors import ImageError, InvalidInput
 from photosearch.sources.base import ListContext, SavedFile, Source, SourcePhoto
 from photosearch.sources.registry import register
 
@@ -27,6 +27,16 @@ def file_photo(path: Path, source: str, kind: str) -> SourcePhoto:
     return SourcePhoto(source=source, kind=kind, read=read)
 
 
+def _unnamed(index: int) -> SourcePhoto:
+    reason = ("its file name could not be read (a line break or control character in the name); "
+              "rename the file and upload it again")
+
+    def read() -> bytes:
+        raise InvalidInput(reason)
+
+    return SourcePhoto(source=f"upload:(file {index + 1} without a readable name)", kind="upload", read=read)
+
+
 @register
 class UploadSource(Source):
     kind = "upload"
@@ -36,7 +46,9 @@ class UploadSource(Source):
         return {"files": [{"path": str(f.path), "name": f.name} for f in files], "cleanup": str(folder)}
 
     def photos(self, spec: dict, context: ListContext) -> list[SourcePhoto]:
-        return [file_photo(Path(f["path"]), f"upload:{f['name']}", "upload") for f in spec["files"]]
+        photos = [file_photo(Path(f["path"]), f"upload:{f['name']}", "upload") for f in spec["files"]]
+        # files whose multipart name a line break cut short (the API could not read them as files)
+        return photos + [_unnamed(i) for i in range(spec.get("unnamed", 0))]
 
     def title(self, spec: dict) -> str:
         files = spec.get("files", [])

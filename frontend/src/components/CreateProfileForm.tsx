@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { api, type Profile } from "../api";
-import { errorText } from "../lib/errors";
+import { useAction } from "../hooks/useAction";
 
 export function CreateProfileForm({
   onCreated,
@@ -15,22 +15,15 @@ export function CreateProfileForm({
 }) {
   const id = useId();
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const profile = await api.createProfile(name.trim());
       setName("");
       onCreated(profile);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

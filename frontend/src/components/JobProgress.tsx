@@ -100,7 +100,11 @@ export function JobProgress({
           </span>
         )}
         {job.failed > 0 && <span className="count-failed">{job.failed} failed</span>}
-        {job.skipped > 0 && <span className="count-skipped">{job.skipped} skipped</span>}
+        {job.skipped > 0 && (
+          <span className="count-skipped">
+            {job.skipped} {job.kind === "redescribe" ? "already described by these models" : "skipped"}
+          </span>
+        )}
       </p>
       {(job.error || cancelError) && (
         <p className="field-error" role="alert">

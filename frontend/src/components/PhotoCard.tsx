@@ -1,7 +1,7 @@
 import type { MouseEvent } from "react";
 import "./PhotoCard.css";
 import type { Label, PhotoSummary, SearchResult } from "../api";
-import { formatPercent, plainReasons, sourceName } from "../lib/format";
+import { formatPercent, plainReasons, shownSentence, sourceName } from "../lib/format";
 import { Highlight } from "./Highlight";
 
 export function labelMatches(label: Label, matched: string[]): boolean {
@@ -36,7 +36,8 @@ export function PhotoCard({
 }) {
   const name = sourceName(photo.source);
   const selected = actions.isSelected(photo.id);
-  const described = photo.caption ?? (photo.labels[0]?.label || name);
+  const sentence = shownSentence(photo);
+  const described = sentence.text ?? (photo.labels[0]?.label || name);
 
   const click = (e: MouseEvent) => {
     if (e.metaKey || e.ctrlKey || e.button !== 0) return; // let the browser open a new tab
@@ -76,7 +77,7 @@ export function PhotoCard({
         aria-label={`${rank ? `Photo ${rank}: ` : ""}${described}${selected ? " (selected)" : ""}`}
       >
         <div className="thumb">
-          <img src={photo.thumbnail_url} alt={photo.caption ?? name} loading="lazy" decoding="async" />
+          <img src={photo.thumbnail_url} alt={sentence.text ?? name} loading="lazy" decoding="async" />
         </div>
         {result && <ResultBody result={result} />}
       </a>
@@ -88,10 +89,13 @@ function ResultBody({ result }: { result: SearchResult }) {
   const { photo } = result;
   const reasons = plainReasons(result);
   const labels = photo.labels.slice(0, 3);
+  const sentence = shownSentence(photo);
   return (
     <div className="card-body">
       <p className="caption" data-testid="result-caption">
-        {photo.caption || result.highlight.length ? (
+        {sentence.grounded ? (
+          <span>{sentence.text}</span>
+        ) : photo.caption || result.highlight.length ? (
           <Highlight segments={result.highlight} fallback={photo.caption} />
         ) : (
           <span className="muted">No caption</span>

@@ -55,6 +55,9 @@ describe("SearchResults", () => {
 
   it("offers the spelling it found, and shows the server's notice instead of 'no match'", () => {
     expect(render({ ...base, didYouMean: "astronaut" })).toMatch(/Did you mean[^]*>astronaut<\/button>/);
+    const corrected = render({ ...base, query: "astronot", didYouMean: "astronaut", searchedFor: "astronaut", results: [result(1, true)], total: 1, matches: 1 });
+    expect(corrected).toContain("The photos below are for “astronaut”.");
+    expect(corrected).toContain("1 photo matches “astronaut”");
     const html = render({ ...base, query: "猫", notice: "No usable English words in “猫”." });
     expect(html).toContain("No usable English words in “猫”.");
     expect(html).not.toContain("no-results");

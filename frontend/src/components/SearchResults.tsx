@@ -11,6 +11,7 @@ export interface ShownSearch {
   total: number;
   matches: number;
   didYouMean: string | null;
+  searchedFor?: string;
   notice: string | null;
   loadingMore: boolean;
 }
@@ -46,6 +47,7 @@ export function SearchResults({
   onMore: () => void;
 }) {
   const { strong, weak } = splitByStrength(search.results);
+  const words = search.searchedFor || search.query;
   const weakerTotal = Math.max(0, search.total - search.matches);
   const left = search.total - search.results.length;
   const moreStrong = strong.length < search.matches && left > 0;
@@ -70,23 +72,23 @@ export function SearchResults({
           <button type="button" className="link-button" onClick={() => onQuery(search.didYouMean!)}>
             {search.didYouMean}
           </button>
-          ?
+          ?{words === search.didYouMean && <span className="muted"> The photos below are for “{words}”.</span>}
         </p>
       )}
 
       {search.matches > 0 ? (
         <>
           <p className="result-count muted" data-testid="result-count">
-            {plural(search.matches, "photo")} {search.matches === 1 ? "matches" : "match"} “{search.query}”, {sortLabel}
+            {plural(search.matches, "photo")} {search.matches === 1 ? "matches" : "match"} “{words}”, {sortLabel}
           </p>
-          <PhotoGrid results={strong} actions={actions} label={`Photos matching ${search.query}, ${sortLabel}`} testId="results" />
+          <PhotoGrid results={strong} actions={actions} label={`Photos matching ${words}, ${sortLabel}`} testId="results" />
           {moreStrong && more(`Show more (${search.matches - strong.length} left)`)}
         </>
       ) : (
         !search.notice && (
           <div className="empty-state" data-testid="no-results">
             <p>
-              No photo matches <strong>“{search.query}”</strong>.
+              No photo matches <strong>“{words}”</strong>.
             </p>
             {suggestions.length > 0 ? (
               <>

@@ -2,7 +2,9 @@ import "./SourcesPanel.css";
 import { useId, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from "react";
 import { api, type Job } from "../api";
 import { parseUrlList, plural } from "../lib/format";
-import { errorText } from "../lib/errors";
+import { useAction } from "../hooks/useAction";
+import { useLimits } from "../hooks/useLimits";
+import { uploadProblem } from "../lib/limits";
 import { ProgressBar } from "./ProgressBar";
 
 type Tab = "upload" | "urls" | "folder" | "instagram";
@@ -22,28 +24,20 @@ export function isImageFile(f: Pick<File, "name" | "type">): boolean {
 
 export function SourcesPanel({ profile, onJob }: { profile: string; onJob: (job: Job) => void }) {
   const id = useId();
+  const limits = useLimits();
   const [tab, setTab] = useState<Tab>("upload");
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [uploadProgress, setUploadProgress] = useState<number | null | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
   async function submit(what: string, start: () => Promise<Job>) {
-    setBusy(true);
-    setError(null);
     setNotice(null);
-    try {
-      const job = await start();
-      onJob(job);
+    const started = await run(async () => {
+      onJob(await start());
       setNotice(`${what} — indexing started.`);
-      return true;
-    } catch (err) {
-      setError(errorText(err));
-      return false;
-    } finally {
-      setBusy(false);
-      setUploadProgress(undefined);
-    }
+    });
+    setUploadProgress(undefined);
+    return started;
   }
 
   const uploadFiles = (files: File[]) => {
@@ -55,6 +49,11 @@ export function SourcesPanel({ profile, onJob }: { profile: string; onJob: (job:
           ? "ZIP files go in the “Instagram export” tab."
           : "None of those files look like photos.",
       );
+      return Promise.resolve(false);
+    }
+    const problem = uploadProblem(images, limits);
+    if (problem) {
+      setError(problem);
       return Promise.resolve(false);
     }
     setUploadProgress(0);
@@ -92,7 +91,7 @@ export function SourcesPanel({ profile, onJob }: { profile: string; onJob: (job:
       <div className="tab-panel" role="tabpanel" id={`${id}-panel`} aria-labelledby={`${id}-tab-${tab}`}>
         {tab === "upload" && <UploadTab busy={busy} onFiles={uploadFiles} />}
         {tab === "urls" && (
-          <UrlsTab busy={busy} onUrls={(urls) => submit(`Added ${plural(urls.length, "address", "addresses")}`, () => api.addUrls(profile, urls))} />
+          <UrlsTab busy={busy} maxUrls={limits.maxUrls} onUrls={(urls) => submit(`Added ${plural(urls.length, "address", "addresses")}`, () => api.addUrls(profile, urls))} />
         )}
         {tab === "folder" && (
           <FolderTab busy={busy} onFolder={(folder) => submit(`Added ${folder}`, () => api.addFolder(profile, folder))} />
@@ -101,6 +100,11 @@ export function SourcesPanel({ profile, onJob }: { profile: string; onJob: (job:
           <InstagramTab
             busy={busy}
             onZip={(zip) => {
+              const problem = uploadProblem([zip], { ...limits, maxPhotoMb: null });
+              if (problem) {
+                setError(problem);
+                return Promise.resolve(false);
+              }
               setUploadProgress(0);
               return submit(`Uploaded ${zip.name}`, () =>
                 api.uploadInstagramExport(profile, zip, (f) => setUploadProgress(f)),
@@ -218,11 +222,20 @@ function SubmitRow({
   );
 }
 
-function UrlsTab({ busy, onUrls }: { busy: boolean; onUrls: (urls: string[]) => Promise<boolean> }) {
+function UrlsTab({
+  busy,
+  maxUrls,
+  onUrls,
+}: {
+  busy: boolean;
+  maxUrls: number | null;
+  onUrls: (urls: string[]) => Promise<boolean>;
+}) {
   const id = useId();
   const [text, setText] = useState("");
   const [invalid, setInvalid] = useState<string[]>([]);
   const parsed = parseUrlList(text);
+  const tooMany = maxUrls != null && parsed.urls.length > maxUrls;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -255,7 +268,12 @@ function UrlsTab({ busy, onUrls }: { busy: boolean; onUrls: (urls: string[]) => 
           {invalid.length > 3 ? ` and ${invalid.length - 3} more` : ""}
         </p>
       )}
-      <SubmitRow busy={busy} disabled={parsed.urls.length === 0} label={parsed.urls.length > 1 ? `Add ${parsed.urls.length} photos` : "Add photo"} />
+      {tooMany && (
+        <p className="field-error" role="alert">
+          That is {parsed.urls.length} addresses; the server takes up to {maxUrls} at a time.
+        </p>
+      )}
+      <SubmitRow busy={busy} disabled={parsed.urls.length === 0 || tooMany} label={parsed.urls.length > 1 ? `Add ${parsed.urls.length} photos` : "Add photo"} />
     </form>
   );
 }

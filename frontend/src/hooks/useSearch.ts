@@ -26,6 +26,8 @@ export interface SearchState {
   /** Results above the relevance cut-off (all of them from servers without one). */
   matches: number;
   didYouMean: string | null;
+  /** The words the results are for: the query, or its spelling correction. */
+  searchedFor: string;
   notice: string | null;
   /** The filters the shown results were asked with, as a key. */
   filterKey: string;
@@ -40,6 +42,7 @@ const EMPTY: SearchState = {
   total: 0,
   matches: 0,
   didYouMean: null,
+  searchedFor: "",
   notice: null,
   filterKey: "",
   loading: false,
@@ -78,6 +81,7 @@ export function useSearch(profile: string | null, rawQuery: string, maxQueryLeng
               total: r.total,
               matches: typeof r.matches === "number" ? r.matches : r.total,
               didYouMean: r.did_you_mean ?? null,
+              searchedFor: r.searched_for ?? a.q,
               notice: r.notice ?? null,
               filterKey: keyOf(a),
               loading: false,

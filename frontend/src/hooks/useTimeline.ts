@@ -58,12 +58,17 @@ export function useTimeline(profile: string, sort: "newest" | "oldest", enabled:
     [profile, sort],
   );
 
+  // coming back from a search shows the photos already loaded while the first page is fetched again;
+  // another collection or order starts from nothing
+  const shownKey = useRef("");
   useEffect(() => {
     if (!enabled) return;
-    setState(START);
+    const key = `${profile}|${sort}`;
+    if (shownKey.current !== key) setState(START);
+    shownKey.current = key;
     fetchPage(null);
     return () => ctrl.current?.abort();
-  }, [enabled, fetchPage, reloadTick]);
+  }, [enabled, fetchPage, reloadTick, profile, sort]);
 
   const loadMore = useCallback(() => {
     if (state.loading || !state.nextCursor || state.error) return;

@@ -13,6 +13,7 @@ import {
   plainReasons,
   plural,
   rawScores,
+  shownSentence,
   sourceName,
 } from "./format";
 
@@ -127,5 +128,17 @@ describe("parseUrlList", () => {
       urls: ["https://a.example/1.jpg", "http://b.example/2.png"],
       invalid: ["not a url"],
     });
+  });
+});
+
+describe("shownSentence", () => {
+  const description = { caption: "a dog on grass", caption_confidence: 0.2, grounded_caption: "a cat", shown: "grounded" as const };
+  it("shows the labels' sentence when the server chose it, else the caption", () => {
+    expect(shownSentence({ caption: "a dog on grass", description })).toEqual({ text: "a cat", grounded: true });
+    expect(shownSentence({ caption: "a dog on grass", description: { ...description, shown: "caption" } })).toEqual({
+      text: "a dog on grass",
+      grounded: false,
+    });
+    expect(shownSentence({ caption: "a dog", description: undefined })).toEqual({ text: "a dog", grounded: false });
   });
 });

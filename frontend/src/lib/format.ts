@@ -1,5 +1,15 @@
 import type { Job, MatchedIn, PhotoSummary, Reason, SearchResult } from "../api";
 
+/**
+ * The sentence to show for a photo: the labels' own ("grounded") when the server judged the captioner's
+ * unsure, the caption otherwise; `grounded` tells the card not to highlight caption words in it.
+ */
+export function shownSentence(p: Pick<PhotoSummary, "caption" | "description">): { text: string | null; grounded: boolean } {
+  const d = p.description;
+  if (d && d.shown === "grounded" && d.grounded_caption) return { text: d.grounded_caption, grounded: true };
+  return { text: d?.caption ?? p.caption, grounded: false };
+}
+
 /** "0.71" — scores shown with two decimals. */
 export function formatScore(score: number | null | undefined): string {
   return typeof score === "number" && Number.isFinite(score) ? score.toFixed(2) : "–";
@@ -43,6 +53,8 @@ export function rawScores(r: Pick<SearchResult, "score" | "scores">): string {
   const { semantic, caption_semantic, text } = r.scores ?? {};
   if (typeof semantic === "number") parts.push(`meaning ${formatScore(semantic)}`);
   if (typeof caption_semantic === "number") parts.push(`caption meaning ${formatScore(caption_semantic)}`);
+  const labelMeaning = r.scores?.label_meaning;
+  if (typeof labelMeaning === "number") parts.push(`label meaning ${formatScore(labelMeaning)}`);
   if (typeof text === "number") parts.push(`words ${formatScore(text)}`);
   return parts.join(" · ");
 }

@@ -1,0 +1,192 @@
+"""What a search means for a person: which results are real matches, what the query was understood as, and
+why each photo matched, in plain words.
+
+- **Query plan** (`plan_query`): a query without usable words ("猫", "🚀") gets a notice and no results; a query
+  whose unknown words are typos of the collection's words ("astronot") is searched as corrected
+  ("astronaut"), and the correction is offered as "did you mean".
+- **Matches** (`RELEVANCE_CUTOFF`): results whose fused score reaches the cut-off are `strong` matches; the
+  rest are weaker results a client folds away. The cut-off is calibrated on the Flickr8k dev split
+  (docs/search-cutoff.md: for each threshold, the share of queries whose photo passes it, how many photos pass
+  on average, and how many off-topic queries get no match at all).
+- **Reasons** (`reasons`): "espresso (in labels, 90 %)", "'dog', 'beach' in the description", "#paris in your
+  caption", "looks like a bird (label 'crane', 62 %)", "looks like your words".
+- **The collection's texts** (`ProfileTexts`): every word its texts use (with how many photos use it) and
+  every photo's labels as arrays, cached per profile until a photo is added, deleted or restored.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+
+from photosearch.storage.db import Database
+from photosearch.storage.index import stems
+from photosearch.storage.models import Description, Photo
+from photosearch.text.query_terms import correct, has_usable_words, words
+
+# Fused score at or above which a result is a match. Chosen on the Flickr8k dev split: see
+# docs/search-cutoff.md for the table and the rule.
+RELEVANCE_CUTOFF = 0.45
+# A photo "looks like your words" when the joint image-text similarity alone reaches this.
+LOOKS_LIKE = 0.50
+# A label meets the query's meaning when its class word is this close (MiniLM cosine) and the label is this sure.
+LABEL_MEANING_MIN_SIM = 0.5
+LABEL_MEANING_MIN_PROB = 0.15
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    query: str  # as typed (normalised spaces)
+    search_text: str | None  # what is searched: the query or its correction; None = nothing to search
+    did_you_mean: str | None = None
+    notice: str | None = None
+
+
+def plan_query(query: str, vocabulary: Counter[str] | dict[str, int]) -> QueryPlan:
+    if not has_usable_words(query):
+        return QueryPlan(query, None, notice=(
+            f"No usable English words in “{query}”: photosearch understands descriptions in English, "
+            "e.g. “a cat on a sofa”."))
+    corrected = correct(query, vocabulary) if vocabulary else None
+    if corrected is not None:
+        return QueryPlan(query, corrected, did_you_mean=corrected)
+    return QueryPlan(query, query)
+
+
+def strong(scores: np.ndarray, cutoff: float = RELEVANCE_CUTOFF) -> np.ndarray:
+    """bool per result: a real match."""
+    return np.asarray(scores) >= cutoff
+
+
+# -- reasons -------------------------------------------------------------------------------------------
+def _percent(p: float) -> str:
+    return f"{round(100 * p)} %"
+
+
+def reasons(query: str, matched: dict[str, set[str]], labels: list[dict], poster: str, hashtags: list[str],
+            semantic: float | None, label_meaning: tuple[str, str, float] | None) -> list[dict]:
+    """Plain-word reasons for one result, strongest evidence first.
+
+    `matched`: index field -> the query stems it matched (caption, alternatives, labels, poster, hashtags);
+    `label_meaning`: (class word, label name, label probability) when the query's meaning met a sure label.
+    """
+    out: list[dict] = []
+    query_words = list(dict.fromkeys(words(query)))
+
+    def typed(stem_set: set[str]) -> list[str]:
+        return [w for w in query_words if set(stems(w)) & stem_set or w in stem_set]
+
+    label_stems = matched.get("labels", set())
+    if label_stems:
+        for lab in labels:
+            lab_stems = set(stems(lab["label"].replace(",", " ")))
+            hit = typed(label_stems & lab_stems) if lab_stems & label_stems else []
+            if hit:
+                out.append({"text": f"{lab['label']} (in labels, {_percent(lab['score'])})", "kind": "label"})
+        if not any(r["kind"] == "label" for r in out):  # met through the label's plain noun or category
+            hit = typed(label_stems)
+            if hit and labels:
+                top = labels[0]
+                out.append({"text": f"{', '.join(hit)} (label {top['label']}, {_percent(top['score'])})",
+                            "kind": "label"})
+    caption_words = typed(matched.get("caption", set()) | matched.get("alternatives", set()))
+    if caption_words:
+        quoted = ", ".join(f"“{w}”" for w in caption_words)
+        out.append({"text": f"{quoted} in the description", "kind": "caption"})
+    poster_words = typed(matched.get("poster", set()))
+    tags = [t for t in hashtags if t.lower() in matched.get("hashtags", set())]
+    if poster_words or tags:
+        shown = [f"“{w}”" for w in poster_words] + [f"#{t}" for t in tags]
+        out.append({"text": f"{', '.join(shown)} in the poster's text", "kind": "text"})
+    if label_meaning is not None and not any(r["kind"] == "label" for r in out):
+        word, label, prob = label_meaning
+        out.append({"text": f"looks like {_article(word)} {word} ({label}, {_percent(prob)})", "kind": "label"})
+    if semantic is not None and semantic >= LOOKS_LIKE:
+        out.append({"text": "looks like your words", "kind": "semantic"})
+    if not out:
+        out.append({"text": "a loose match: nothing more similar in this collection", "kind": "semantic"})
+    return out
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+# -- the collection's vocabulary -----------------------------------------------------------------------
+_TOKEN = re.compile(r"[^\W_]+")  # the words of query_terms.words: "café" stays "café"
+
+
+@dataclass(frozen=True)
+class ProfileText:
+    """What a profile's texts say, for typo correction and label meaning (rows sorted by photo id)."""
+
+    vocabulary: Counter[str]  # word -> number of photos whose texts use it
+    ids: np.ndarray  # int64 [N]
+    label_index: np.ndarray  # int64 [N, 5] ImageNet classes, -1 = none
+    label_prob: np.ndarray  # float32 [N, 5]
+
+    def label_rows(self, photo_ids: np.ndarray) -> np.ndarray:
+        """Row of each photo id, -1 for photos not known (yet)."""
+        if not len(self.ids):
+            return np.full(len(photo_ids), -1, np.int64)
+        at = np.clip(np.searchsorted(self.ids, photo_ids), 0, len(self.ids) - 1)
+        return np.where(self.ids[at] == photo_ids, at, -1)
+
+
+class ProfileTexts:
+    """`get(profile_id) -> ProfileText`, read once per profile and again only after a photo was added, purged,
+    deleted or restored."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._cache: dict[int, tuple[tuple, ProfileText]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, profile_id: int) -> ProfileText:
+        from photosearch.text.label_meaning import label_arrays
+
+        with self.db.session() as session:
+            key = tuple(session.execute(
+                select(func.count(Photo.id), func.max(Photo.id), func.count(Photo.deleted_at),
+                       func.max(Photo.deleted_at)).where(Photo.profile_id == profile_id)).one())
+            cached = self._cache.get(profile_id)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            rows = session.execute(
+                select(Photo.id, Description.caption, Description.alternatives, Description.labels,
+                       Photo.poster_caption, Photo.hashtags)
+                .join(Photo, Photo.id == Description.photo_id)
+                .where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None))
+                .order_by(Photo.id)
+            ).all()
+        counts: Counter[str] = Counter()
+        for _, caption, alternatives, labels, poster, hashtags in rows:
+            text = " ".join([caption or "", *(a.get("text", "") for a in alternatives or []),
+                             *(_label_words(lab) for lab in labels or []), poster or "",
+                             *(hashtags or [])])
+            counts.update(set(_TOKEN.findall(text.lower())))
+        index, prob = label_arrays([r[3] for r in rows])
+        result = ProfileText(counts, np.array([r[0] for r in rows], np.int64), index, prob)
+        with self._lock:
+            self._cache[profile_id] = (key, result)
+        return result
+
+
+def _label_words(label: dict) -> str:
+    """A stored label's name plus its plain noun and categories when the WordNet table is there."""
+    name = label.get("label", "")
+    try:
+        from photosearch.vision.labels import class_index, label_nouns
+
+        index = class_index(label)
+        if index is not None:
+            nouns = label_nouns(index)
+            return " ".join([name, nouns.noun, *nouns.hypernyms])
+    except ImportError:
+        pass
+    return name

@@ -1,0 +1,55 @@
+"""The command line's stdout carries results only: `--json` is pure JSON (a library's "Loaded pretrained
+weights ..." goes to stderr), and a reader that stops early (`| head`) ends the command quietly."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BACKEND = Path(__file__).resolve().parents[2] / "backend"
+
+
+def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSEARCH_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(BACKEND), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "photosearch.cli", *args], env=env, timeout=300, **kwargs)
+
+
+def test_search_json_is_pure_json_on_stdout(tmp_path: Path, make_photos) -> None:  # noqa: ANN001
+    """With the real models (the search loads the encoder for the query side), the library's chatter must not
+    lead stdout; dates at the edge of time (0001-01-01 at +14:00 is before year 1 in UTC) are not a crash."""
+    data = tmp_path / "data"
+    make_photos(tmp_path / "album", 2)
+    ingest = _run(["ingest", "p", "--folder", str(tmp_path / "album"), "--quiet", "--data-dir", str(data)],
+                  capture_output=True, text=True)
+    assert ingest.returncode == 0, ingest.stderr[-2000:]
+    assert ingest.stdout.startswith("done: 2 photos indexed"), ingest.stdout
+
+    result = _run(["search", "p", "photo", "--json", "--after", "0001-01-01T00:00:00+14:00",
+                   "--before", "9999-12-31T23:59:59-14:00", "--data-dir", str(data)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    parsed = json.loads(result.stdout)  # the whole of stdout, not just its last lines
+    assert parsed["query"] == "photo" and isinstance(parsed["results"], list)  # photos without a date may drop
+    if shutil.which("jq"):
+        jq = subprocess.run(["jq", "-e", ".query"], input=result.stdout, capture_output=True, text=True)
+        assert jq.returncode == 0 and jq.stdout.strip() == '"photo"', jq.stderr
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`photosearch profile list | head -1` with the reader already gone: no BrokenPipeError traceback."""
+    data = tmp_path / "data"
+    for i in range(3):
+        assert _run(["profile", "create", f"p{i}", "--data-dir", str(data)], capture_output=True).returncode == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `head` after it has printed its line
+    try:
+        result = _run(["profile", "list", "--data-dir", str(data)], stdout=write_end, stderr=subprocess.PIPE,
+                      text=True)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert result.returncode == 141
