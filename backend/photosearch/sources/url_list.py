@@ -29,7 +29,6 @@ from photosearch.config import Settings
 from photosearch.errors import FetchError, InvalidInput
 from photosearch.sources.base import CliOption, JsonField, ListContext, Source, SourcePhoto
 from photosearch.sources.fetch import parse_target
-from photosearch.sources.registry import register
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")  # what urlsplit takes for a scheme
 _SHOWN = 200  # rejected entries are quoted at most this long
@@ -150,14 +149,11 @@ def _refused(entry: str, why: str) -> SourcePhoto:
     return SourcePhoto(source=str(entry)[:2000], kind="url", read=read)
 
 
-@register
-class UrlListSource(Source):
+class UrlListSource(Source, kind="urls", rank=10):
     """Photos at http(s) URLs: a JSON list, an {id: url} object or one URL per line."""
 
-    kind = "urls"
     json = JsonField("urls", "a list of URLs")
     cli = CliOption("--urls", "FILE", "a JSON list of URLs, an object {id: url}, or text with one URL per line")
-    rank = 10
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:
         if isinstance(value, str):
