@@ -39,7 +39,7 @@ def test_redescribe_fills_captions_grounding_and_version(
     assert before.description["shown"] == "grounded" and before.description["caption_confidence"] is None
     assert before.description["grounded_caption"].startswith(("A photo", "Possibly"))
 
-    services.ingestor._describer = lambda: full_describer  # today's models
+    services.ingestor.describer = lambda: full_describer  # today's models
     job = services.jobs.create_job("album", "redescribe", {})
     seen: list = []
     status = services.jobs.run_job(job, progress=seen.append)

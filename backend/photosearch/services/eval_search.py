@@ -18,11 +18,7 @@
 from __future__ import annotations
 
 import itertools
-import platform
-import shlex
-import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +26,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from photosearch.config import Settings
+from photosearch.research import command_line, report_footer, write_report
 from photosearch.services import Services
 from photosearch.services.search import Candidates, FusionConfig, fuse, rank_of, strong
 from photosearch.storage.models import Photo, Profile
@@ -154,7 +151,7 @@ def _print_and_write(options: EvalSearchOptions, table: dict, tuning: list, phot
     if tune_rows:
         print("\nfusion tuning (best first):\n" + "\n".join([header, *tune_rows]))
     out = Path(options.out or f"docs/search-eval-{options.split}.md")
-    command = options.command or "photosearch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = options.command or command_line()
     doc = [
         f"# Search evaluation: Flickr8k {options.split} split",
         "",
@@ -166,16 +163,9 @@ def _print_and_write(options: EvalSearchOptions, table: dict, tuning: list, phot
     ]
     if tune_rows:
         doc += ["Fusion tuning on this split (best 12 of the grid):", "", header, *tune_rows, ""]
-    doc += [
-        f"Command: `{command}`  ",
-        f"Machine: {platform.machine()} CPU (2 cores); date {datetime.now(UTC):%Y-%m-%d}.  ",
-        "Data: Flickr8k (Hodosh, Young & Hockenmaier 2013, JAIR 47:853-899). For scale: Karpathy & Fei-Fei "
-        "2015 report R@1/5/10 = 0.118/0.321/0.447 on Flickr8k.",
-        "",
-    ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(doc))
-    print(f"wrote {out}")
+    doc += report_footer(command, data="Flickr8k (Hodosh, Young & Hockenmaier 2013, JAIR 47:853-899). For scale: "
+                         "Karpathy & Fei-Fei 2015 report R@1/5/10 = 0.118/0.321/0.447 on Flickr8k.")
+    write_report(out, doc)
 
 
 # Queries for things Flickr8k (people, dogs, outdoor scenes) shows rarely or never: with a good cut-off most get
@@ -219,20 +209,15 @@ def _write_cutoffs(options: EvalSearchOptions, rows: list[dict], photos: int, qu
              f"{r['off_topic_mean']:.1f} |" for r in rows]
     text = "\n".join([header, *lines])
     print(text)
-    command = options.command or "photosearch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    out = Path(options.cutoff_out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join([
+    write_report(options.cutoff_out, [
         f"# Relevance cut-off: Flickr8k {options.split} split", "",
         f"{photos} photos, {queries} caption queries (each has one right photo) and {len(OFF_TOPIC)} off-topic "
         "queries (things these photos rarely or never show). A result is a *match* when its fused score reaches "
         "the cut-off. 'Precision, lower bound' counts only the caption's own photo as right: many other photos "
         "fit a caption such as 'a dog runs on the grass', so true precision is higher.", "",
         text, "",
-        f"Command: `{command}`  ",
-        f"Machine: 2-core x86_64 CPU, shared; date {datetime.now(UTC):%Y-%m-%d}.", "",
-    ]))
-    print(f"wrote {out}")
+        *report_footer(options.command or command_line()),
+    ])
 
 
 # -- real photos ------------------------------------------------------------------------------------------
@@ -301,15 +286,10 @@ def evaluate_real(photos_dir: Path, queries_file: Path, data_dir: Path | None, o
               *[f"| {q} | {r} | {m} |" for q, r, m in per_query]]
     text = "\n".join([header, *lines])
     print(text)
-    command = "photosearch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     doc = ["# Search evaluation: real photos", "",
            f"{len(by_name)} real photos (docs/real-photos.json) as one profile through the app's pipeline; "
            f"{len(queries)} queries (docs/real-photo-queries.json), each with the photos that answer it. "
            f"Cut-off {searcher.cutoff}.", "", text, "", "The cut-off on these photos (app fusion):", "", *cut_lines, "",
-           "Per query, as the app ranks:", "", *detail, "",
-           f"Command: `{command}`  ", f"Machine: 2-core x86_64 CPU, shared; date {datetime.now(UTC):%Y-%m-%d}.", ""]
-    target = Path(out or "docs/search-eval-real.md")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("\n".join(doc))
-    print(f"wrote {target}")
+           "Per query, as the app ranks:", "", *detail, "", *report_footer(command_line())]
+    write_report(out or "docs/search-eval-real.md", doc)
     return rows

@@ -134,7 +134,7 @@ class Ingestor:
         self.settings = settings
         self.db = db
         self.index = index
-        self._describer = describer  # loads the models on first use (start-up stays fast)
+        self.describer = describer  # loads the models on first use (start-up stays fast); shared by redescribe
 
     def ingest_batch(self, profile_id: int, batch: list[tuple[int, SourcePhoto]]) -> dict[int, Outcome]:
         """Ingest `batch` [(job item id, photo)] into the profile; records and returns each item's outcome."""
@@ -224,7 +224,7 @@ class Ingestor:
     def _store_batch(self, profile_id: int, ready: list[_Ready], outcomes: dict[int, Outcome]) -> list[IndexDoc]:
         """Describe, store and record the batch in one transaction; -> the index documents of new photos."""
         unique = {r.content_hash: r for r in ready}  # first of each content
-        descriptions = dict(zip(unique, self._describer().describe([r.image for r in unique.values()]),
+        descriptions = dict(zip(unique, self.describer().describe([r.image for r in unique.values()]),
                                 strict=True)) if unique else {}
         for attempt in range(_STORE_ATTEMPTS):
             written: list[Path] = []

@@ -1,7 +1,11 @@
-"""Ingest jobs: rows in the database, a queue, workers, status and cancellation.
+"""Jobs: rows in the database, a queue, workers, status and cancellation.
 
-A job is a row (`Job`) holding its source kind and spec (see sources/registry.py) and one `JobItem` per
-photo, whose outcome is committed with its batch. The life of a job:
+A job is a row (`Job`) holding its kind and spec and one `JobItem` per photo, whose outcome is committed with
+its batch. What a kind of job does is a `JobKind` in `Jobs.kinds`: every source kind (sources/registry.py) is
+an `IngestJob` (list the source's photos, run them through the ingest pipeline), and "redescribe" describes a
+library's photos again (services/redescribe.py). `Jobs` itself never branches on kinds: it claims the job,
+hands the kind a `JobRun` (the job's items, its batches, stopping when cancelled, progress) and records the
+end. The life of a job:
 
     queued ──worker──> running ──> done | failed          (cancel: queued/running ──> cancelled)
 
@@ -24,22 +28,22 @@ import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import and_, func, or_, select, update
 
 from photosearch.config import Settings
-from photosearch.errors import Conflict, NotFound, PhotosearchError, is_disk_full
-from photosearch.services import redescribe
+from photosearch.errors import Conflict, InvalidInput, NotFound, PhotosearchError, is_disk_full
 from photosearch.services.ingest import ALREADY, Ingestor
 from photosearch.services.library import profile_by_name
-from photosearch.sources.base import ListContext, SourcePhoto
+from photosearch.services.redescribe import Redescribe
+from photosearch.sources.base import ListContext, Source
 from photosearch.sources.fetch import Fetcher
-from photosearch.sources.registry import source
+from photosearch.sources.registry import all_sources
 from photosearch.storage.db import Database
 from photosearch.storage.models import Job, JobItem
 
@@ -87,6 +91,89 @@ class JobStatus:
 
 
 Progress = Callable[[JobStatus], None]
+T = TypeVar("T")
+
+
+class JobKind(Protocol):
+    """What one kind of job does. `Jobs.kinds` holds one per kind (the name stored in Job.kind)."""
+
+    def title(self, spec: dict) -> str:
+        """A few words naming the job for people: "12 URLs", "Describe again with today's models"."""
+        ...
+
+    def run(self, run: JobRun) -> None:
+        """Do the job's work, or what is left of it: `run.items` and `run.batches` keep it resumable and
+        cancellable. A PhotosearchError fails the job with its message."""
+        ...
+
+
+class JobRun:
+    """One run of a claimed job, as its kind sees it: the spec, the profile, its items and its batches."""
+
+    def __init__(self, jobs: Jobs, job_id: int, spec: dict, profile_id: int, progress: Progress | None) -> None:
+        self.jobs = jobs
+        self.job_id = job_id
+        self.spec = spec
+        self.profile_id = profile_id
+        self.progress = progress
+
+    def pending_items(self, sources: Callable[[], list[str]]) -> list[tuple[int, int, str]]:
+        """The job's items still pending, in order, as (item id, position, source). On the first run the
+        items are created from `sources()` (what a person recognises per photo: URL, path, "photo:12")."""
+        with self.jobs.db.session() as session:
+            if not session.scalar(select(JobItem.id).where(JobItem.job_id == self.job_id).limit(1)):
+                session.add_all(JobItem(job_id=self.job_id, position=i, source=text[:2000])
+                                for i, text in enumerate(sources()))
+                session.flush()
+            return [tuple(row) for row in session.execute(
+                select(JobItem.id, JobItem.position, JobItem.source)
+                .where(JobItem.job_id == self.job_id, JobItem.status == "pending")
+                .order_by(JobItem.position)
+            )]
+
+    def batches(self, pending: list[T]) -> Iterator[list[T]]:
+        """`pending` in batches of `batch_size`; stops when the job is cancelled, reports progress after each."""
+        size = self.jobs.settings.batch_size
+        for start in range(0, len(pending), size):
+            if self.cancelled():
+                return
+            yield pending[start : start + size]
+            if self.progress:
+                self.progress(self.jobs.job_status(self.job_id))
+
+    def cancelled(self) -> bool:
+        """Whether someone cancelled the job (from any process: it is the job row's status)."""
+        with self.jobs.db.session() as session:
+            return session.scalar(select(Job.status).where(Job.id == self.job_id)) == "cancelled"
+
+
+class IngestJob:
+    """The job of a source kind: list the source's photos, then ingest them batch by batch."""
+
+    def __init__(self, source: Source, ingestor: Ingestor, fetch: Callable[[str], bytes]) -> None:
+        self.source = source
+        self.ingestor = ingestor
+        self.fetch = fetch
+
+    def title(self, spec: dict) -> str:
+        return self.source.title(spec)
+
+    def run(self, run: JobRun) -> None:
+        photos = self.source.photos(run.spec, ListContext(self.ingestor.settings, self.fetch))
+        items = run.pending_items(lambda: [p.source for p in photos])
+        pending = [(item_id, photos[position]) for item_id, position, _ in items if position < len(photos)]
+        self.ingestor.repair_index(run.profile_id)  # a previous run may have stopped between database and index
+        # Each batch is read and decoded (`prepare`) on a helper thread while the one before it is described,
+        # stored and indexed (`finish`): decoding and hashing overlap the models (services/ingest.py).
+        with ThreadPoolExecutor(1, thread_name_prefix="photosearch-prepare") as helper:
+            previous = None
+            for batch in run.batches(pending):
+                upcoming = helper.submit(self.ingestor.prepare, run.profile_id, batch)
+                if previous is not None:
+                    self.ingestor.finish(previous.result())
+                previous = upcoming
+            if previous is not None and not run.cancelled():
+                self.ingestor.finish(previous.result())
 
 
 class JobQueue(Protocol):
@@ -110,6 +197,9 @@ class Jobs:
         self.queue = queue or InProcessQueue(self.run_job, workers=settings.job_workers)
         self._fetcher: Fetcher | None = None
         self._fetcher_lock = threading.Lock()
+        # Every kind of job, by the name stored in Job.kind: one per source kind, and redescribe.
+        self.kinds: dict[str, JobKind] = {s.kind: IngestJob(s, ingestor, self.fetch) for s in all_sources()}
+        self.kinds[Redescribe.KIND] = Redescribe(ingestor)
 
     def fetch(self, url: str) -> bytes:
         """The shared, SSRF-safe fetcher (created on first use; it pools connections per host)."""
@@ -120,8 +210,7 @@ class Jobs:
 
     # -- creating and queueing -----------------------------------------------------------------------
     def create_job(self, profile_name: str, kind: str, spec: dict) -> int:
-        if kind != redescribe.KIND:  # redescribe reads the library itself (services/redescribe.py)
-            source(kind)  # an unknown kind is refused before anything is stored
+        self.kind(kind)  # an unknown kind is refused before anything is stored
         with self.db.session() as session:
             job = Job(profile_id=profile_by_name(session, profile_name).id, kind=kind, spec=spec, status="queued")
             session.add(job)
@@ -168,6 +257,18 @@ class Jobs:
         return self.job_status(job_id)
 
     # -- status --------------------------------------------------------------------------------------
+    def kind(self, kind: str) -> JobKind:
+        try:
+            return self.kinds[kind]
+        except KeyError:
+            raise InvalidInput(f"unknown job kind {kind!r}") from None
+
+    def title(self, kind: str, spec: dict) -> str:
+        try:
+            return self.kind(kind).title(spec)
+        except (PhotosearchError, KeyError, TypeError):  # a job of a kind or spec this version no longer knows
+            return kind
+
     def job_status(self, job_id: int) -> JobStatus:
         with self.db.session() as session:
             job = session.get(Job, job_id)
@@ -191,7 +292,7 @@ class Jobs:
                 id=job.id,
                 profile=job.profile.name,
                 kind=job.kind,
-                title=_title(job.kind, job.spec),
+                title=self.title(job.kind, job.spec),
                 status=job.status,
                 total=sum(counts.values()),
                 done=counts.get("done", 0),
@@ -233,34 +334,13 @@ class Jobs:
         if not claimed:  # finished or cancelled meanwhile
             _remove_uploads(spec)
             return self.job_status(job_id)
-        if kind == redescribe.KIND:
-            redescribe.run(self, job_id, profile_id, progress)
-            self._finish(job_id, "done", None)
-            status = self.job_status(job_id)
-            if progress:
-                progress(status)
-            return status
         try:
-            photos = source(kind).photos(spec, ListContext(self.settings, self.fetch))
+            self.kind(kind).run(JobRun(self, job_id, spec, profile_id, progress))
         except PhotosearchError as exc:
+            if is_disk_full(exc):  # not a failure of the job: run_job makes it resumable
+                raise
             self._finish(job_id, "failed", exc.message)
             return self.job_status(job_id)
-        pending = self._ensure_items(job_id, photos)
-        self.ingestor.repair_index(profile_id)  # a previous run may have stopped between database and index
-        size = self.settings.batch_size
-        batches = [pending[start : start + size] for start in range(0, len(pending), size)]
-        # The next batch is read and decoded on a helper thread while this one is described (ingest.py).
-        with ThreadPoolExecutor(1, thread_name_prefix="photosearch-prepare") as helper:
-            upcoming = helper.submit(self.ingestor.prepare, profile_id, batches[0]) if batches else None
-            for i in range(len(batches)):
-                prepared = upcoming.result()
-                if self._cancelled(job_id):
-                    break
-                upcoming = helper.submit(self.ingestor.prepare, profile_id, batches[i + 1]) \
-                    if i + 1 < len(batches) else None
-                self.ingestor.finish(prepared)
-                if progress:
-                    progress(self.job_status(job_id))
         _remove_uploads(spec)
         self._finish(job_id, "done", None)
         status = self.job_status(job_id)
@@ -278,26 +358,6 @@ class Jobs:
             if claimed:
                 job.status, job.error, job.finished_at = "running", None, None
             return claimed, job.kind, dict(job.spec), job.profile_id
-
-    def _cancelled(self, job_id: int) -> bool:
-        with self.db.session() as session:
-            return session.scalar(select(Job.status).where(Job.id == job_id)) == "cancelled"
-
-    def _ensure_items(self, job_id: int, photos: list[SourcePhoto]) -> list[tuple[int, SourcePhoto]]:
-        """Create the job's items on first run; -> [(item id, photo)] of those still pending."""
-        with self.db.session() as session:
-            existing = session.scalar(select(func.count()).where(JobItem.job_id == job_id))
-            if not existing:
-                session.add_all(
-                    JobItem(job_id=job_id, position=i, source=p.source[:2000]) for i, p in enumerate(photos)
-                )
-                session.flush()
-            rows = session.execute(
-                select(JobItem.position, JobItem.id)
-                .where(JobItem.job_id == job_id, JobItem.status == "pending")
-                .order_by(JobItem.position)
-            ).all()
-        return [(item_id, photos[pos]) for pos, item_id in rows if pos < len(photos)]
 
     def _finish(self, job_id: int, status: str, error: str | None) -> None:
         """Record the end of a run, unless the job was cancelled meanwhile (cancelled stays cancelled)."""
@@ -318,15 +378,6 @@ def _remove_uploads(spec: dict) -> None:
     """Uploaded files are read once: when the job ends (or is cancelled), their folder goes."""
     if spec.get("cleanup"):
         shutil.rmtree(spec["cleanup"], ignore_errors=True)
-
-
-def _title(kind: str, spec: dict) -> str:
-    if kind == redescribe.KIND:
-        return "Describe again with today's models"
-    try:
-        return source(kind).title(spec)
-    except (PhotosearchError, KeyError, TypeError):  # a job of a kind this version no longer knows
-        return kind
 
 
 class InProcessQueue:

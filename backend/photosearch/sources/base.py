@@ -71,17 +71,30 @@ class CliOption:
         return self.flag.lstrip("-").replace("-", "_")
 
 
+_KINDS: dict[str, type[Source]] = {}  # kind -> its class, filled as `sources/` modules are imported
+
+
 class Source:
-    """One kind of source. Subclasses set `kind` and implement `photos` and `title`, plus the ways in they
-    accept: `from_json` (with `json`: a field of POST /api/profiles/<p>/sources), `from_cli` (with `cli`: an
-    `ingest` option) or
-    `from_files` (a multipart upload). Register a subclass with `@register` in its own module under
-    `sources/`: the API, the CLI and the ingest job find it there and never branch on kinds."""
+    """One kind of source. A subclass names its kind and place in lists in its header, and so registers:
+
+        class FolderSource(Source, kind="folder", rank=20): ...
+
+    It implements `photos` and `title`, plus the ways in it accepts: `from_json` (with `json`: a field of
+    POST /api/profiles/<p>/sources), `from_cli` (with `cli`: an `ingest` option) or `from_files` (a multipart
+    upload). Put it in its own module under `sources/`: the API, the CLI and the jobs find it through
+    `sources/registry.py` and never branch on kinds."""
 
     kind: ClassVar[str]  # stored in Job.kind; never rename one, stored jobs resume by it
+    rank: ClassVar[int] = 100  # order in messages and --help (lower first)
     json: ClassVar[JsonField | None] = None  # the request field that selects this source
     cli: ClassVar[CliOption | None] = None  # the `photosearch ingest` option that selects it
-    rank: ClassVar[int] = 100  # order in messages and --help (lower first)
+
+    def __init_subclass__(cls, *, kind: str, rank: int = 100, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind in _KINDS and _KINDS[kind] is not cls:
+            raise RuntimeError(f"two sources claim the kind {kind!r}")
+        cls.kind, cls.rank = kind, rank
+        _KINDS[kind] = cls
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:
         """The job spec for an API request whose `json` field holds `value` (`body` is the whole request)."""
@@ -103,3 +116,8 @@ class Source:
     def title(self, spec: dict) -> str:
         """A few words naming the source for people: "12 URLs", "folder ~/Pictures", "Instagram @nasa"."""
         raise NotImplementedError
+
+
+def source_classes() -> dict[str, type[Source]]:
+    """Every `Source` subclass defined so far, by kind (the registry imports all of `sources/` first)."""
+    return dict(_KINDS)

@@ -55,7 +55,6 @@ from urllib3.util import Retry, Timeout
 from photosearch.config import Settings
 from photosearch.errors import FetchError
 from photosearch.imagebytes import non_image_reason, sniff_image_type
-from photosearch.sources.url_list import MAX_URL_CHARS
 from photosearch.units import megabytes as _mb
 
 log = logging.getLogger(__name__)
@@ -66,6 +65,7 @@ Resolver = Callable[[str, int], Iterable[str]]  # (host, port) -> address string
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "photosearch/0.1 (photo indexer)"
+MAX_URL_CHARS = 8192  # longer is no photo's address (and would bloat job rows)
 _MAX_POOLS = 64
 _CHUNK = 64 * 1024
 
@@ -92,9 +92,10 @@ class Target:
 
 
 def parse_target(url: str) -> Target:
-    """Check a URL's shape and split it into what the connection needs. Raises FetchError."""
+    """Check a URL's shape and split it into what the connection needs. Raises FetchError. The one check of
+    a URL's shape: URL lists (`url_list.url_problem`) use it too."""
     if len(url) > MAX_URL_CHARS:
-        raise FetchError(f"the URL is longer than {MAX_URL_CHARS} characters")
+        raise FetchError(f"the URL is longer than {MAX_URL_CHARS:,} characters")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
         raise FetchError("the URL contains control characters")
     try:

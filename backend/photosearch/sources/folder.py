@@ -27,7 +27,6 @@ from photosearch.config import Settings
 from photosearch.errors import Forbidden, ImageError, InvalidInput, NotFound, TooLarge
 from photosearch.imagebytes import IMAGE_SUFFIXES
 from photosearch.sources.base import CliOption, JsonField, ListContext, Source, SourcePhoto
-from photosearch.sources.registry import register
 from photosearch.units import megabytes as _mb
 
 log = logging.getLogger(__name__)
@@ -149,14 +148,11 @@ def _read_file(path: Path, *, roots: list[Path], max_bytes: int) -> bytes:
     return data
 
 
-@register
-class FolderSource(Source):
+class FolderSource(Source, kind="folder", rank=20):
     """Every photo below a folder on the server (recursively), within the allowed roots."""
 
-    kind = "folder"
     json = JsonField("folder", "a path on the server")
     cli = CliOption("--folder", "DIR", "a folder of photos (searched recursively)")
-    rank = 20
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:
         if not isinstance(value, str) or not value.strip():

@@ -52,7 +52,6 @@ from urllib.parse import urlsplit
 from photosearch.config import Settings
 from photosearch.errors import FetchError, ImageError, InvalidInput, PhotosearchError
 from photosearch.sources.base import CliOption, JsonField, ListContext, SavedFile, Source, SourcePhoto
-from photosearch.sources.registry import register
 from photosearch.units import megabytes as _megabytes
 
 # The default of Settings.max_image_bytes; the ingest service passes its own setting.
@@ -511,13 +510,10 @@ def fetch_profile(
 # --- The two Instagram sources, as the registry knows them ----------------------------------------------
 
 
-@register
-class InstagramExportSource(Source):
+class InstagramExportSource(Source, kind="instagram", rank=30):
     """Your own posts, from the ZIP of an Instagram data export (JSON format)."""
 
-    kind = "instagram"
     cli = CliOption("--instagram-export", "ZIP", "the ZIP of an Instagram data export (JSON format)")
-    rank = 30
 
     def from_cli(self, value: str, options: dict, settings: Settings) -> dict:
         path = Path(value).expanduser().resolve()
@@ -537,15 +533,12 @@ class InstagramExportSource(Source):
         return f"Instagram export {spec.get('name') or Path(spec['path']).name}"
 
 
-@register
-class InstagramProfileSource(Source):
+class InstagramProfileSource(Source, kind="instagram_profile", rank=40):
     """A public profile's latest posts, online (needs the instagram extra)."""
 
-    kind = "instagram_profile"
     json = JsonField("instagram_profile", "a public Instagram user name")
     cli = CliOption("--instagram-profile", "USER", "a public Instagram profile (needs the instagram extra); "
                     "--limit posts")
-    rank = 40
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:
         limit = body.get("limit")

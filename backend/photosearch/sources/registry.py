@@ -1,8 +1,6 @@
-"""The registry of source kinds: every module in `sources/` that defines a `Source` registers it here.
+"""The registry of source kinds: every `Source` subclass in a module of `sources/` is one.
 
-    @register
-    class FolderSource(Source):
-        kind = "folder"
+    class FolderSource(Source, kind="folder", rank=20):
         ...
 
 The API (`add_source`, uploads), the CLI (`ingest` options) and the ingest job look kinds up here and
@@ -17,19 +15,11 @@ import pkgutil
 import threading
 
 from photosearch.errors import InvalidInput
-from photosearch.sources.base import Source
+from photosearch.sources.base import Source, source_classes
 
-_SOURCES: dict[str, Source] = {}
+_SOURCES: dict[str, Source] = {}  # one instance per kind, made on first use
 _loaded = False
 _lock = threading.Lock()
-
-
-def register(cls: type[Source]) -> type[Source]:
-    """Class decorator: one instance of `cls` answers for its `kind`."""
-    if cls.kind in _SOURCES and type(_SOURCES[cls.kind]) is not cls:
-        raise RuntimeError(f"two sources claim the kind {cls.kind!r}")
-    _SOURCES[cls.kind] = cls()
-    return cls
 
 
 def all_sources() -> list[Source]:
@@ -65,4 +55,5 @@ def _load() -> None:
             package = importlib.import_module("photosearch.sources")
             for module in pkgutil.iter_modules(package.__path__):
                 importlib.import_module(f"photosearch.sources.{module.name}")
+            _SOURCES.update((kind, cls()) for kind, cls in source_classes().items())
             _loaded = True

@@ -12,7 +12,6 @@ from pathlib import Path
 from photosearch.config import Settings
 from photosearch.errors import ImageError, InvalidInput
 from photosearch.sources.base import ListContext, SavedFile, Source, SourcePhoto
-from photosearch.sources.registry import register
 
 
 def file_photo(path: Path, source: str, kind: str) -> SourcePhoto:
@@ -37,10 +36,8 @@ def _unnamed(index: int) -> SourcePhoto:
     return SourcePhoto(source=f"upload:(file {index + 1} without a readable name)", kind="upload", read=read)
 
 
-@register
-class UploadSource(Source):
-    kind = "upload"
-    rank = 50
+class UploadSource(Source, kind="upload", rank=50):
+    """Photos uploaded in a multipart request, saved under generated names until the job is done."""
 
     def from_files(self, files: list[SavedFile], folder: Path, settings: Settings) -> dict:
         return {"files": [{"path": str(f.path), "name": f.name} for f in files], "cleanup": str(folder)}

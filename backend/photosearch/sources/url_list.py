@@ -7,10 +7,11 @@ Three shapes are accepted, recognised by their first non-blank character:
   a value may also be an object with a `"url"` key, or a list of URLs
 * plain text, one URL per line; blank lines and lines starting with `#` are ignored
 
-`parse_url_list` checks only the *shape* of each entry (http/https, a host, no spaces); whether the host
-may be fetched is decided at fetch time, after DNS, by `sources.fetch`. A bad entry is reported with its
-reason instead of failing the whole list; a list that can't be read at all (broken JSON, not UTF-8, too
-many entries) raises `InvalidInput` saying where. Duplicates are dropped silently, keeping the first.
+`parse_url_list` checks only the *shape* of each entry (http/https, a host, no spaces), by the fetcher's
+own rules (`sources.fetch.parse_target`); whether the host may be fetched is decided at fetch time, after
+DNS. A bad entry is reported with its reason instead of failing the whole list; a list that can't be read
+at all (broken JSON, not UTF-8, too many entries) raises `InvalidInput` saying where. Duplicates are
+dropped silently, keeping the first.
 
 `url_photos` then wraps each URL in a `SourcePhoto` whose `read()` fetches it lazily.
 """
@@ -18,17 +19,18 @@ many entries) raises `InvalidInput` saying where. Duplicates are dropped silentl
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from photosearch.config import Settings
-from photosearch.errors import InvalidInput
+from photosearch.errors import FetchError, InvalidInput
 from photosearch.sources.base import CliOption, JsonField, ListContext, Source, SourcePhoto
-from photosearch.sources.registry import register
+from photosearch.sources.fetch import parse_target
 
-MAX_URL_CHARS = 8192
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")  # what urlsplit takes for a scheme
 _SHOWN = 200  # rejected entries are quoted at most this long
 
 
@@ -73,29 +75,27 @@ def parse_url_list(data: bytes | str, max_entries: int) -> tuple[list[str], list
 
 
 def url_problem(url: str) -> str | None:
-    """Why `url` is not a fetchable http(s) URL, or None. Shape only: no DNS, no network."""
+    """Why `url` is not a fetchable http(s) URL, or None. Shape only: no DNS, no network.
+
+    The rules are the fetcher's (`sources.fetch.parse_target`, the one check of a URL's shape); only what a
+    person pasting a list gets wrong is said here in their words first: an empty line, spaces, a missing or
+    unsupported scheme."""
     if not url:
         return "empty entry"
-    if len(url) > MAX_URL_CHARS:
-        return f"URL longer than {MAX_URL_CHARS:,} characters"
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
         return "not a URL (contains spaces or control characters)"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        return f"not a valid URL ({exc})"
-    scheme = parts.scheme.lower()
+    match = _SCHEME.match(url)
+    scheme = match[1].lower() if match else ""
     if not scheme or "://" not in url[: len(scheme) + 3]:
         if scheme in ("javascript", "data", "mailto", "blob", "about"):
             return f"unsupported scheme {scheme}: (only http and https)"
         return "not a URL (expected it to start with http:// or https://)"
     if scheme not in ("http", "https"):
         return f"unsupported scheme {scheme}: (only http and https)"
-    if not parts.hostname:
-        return "URL has no host"
-    if parts.username is not None or parts.password is not None:
-        return "URLs with a user name or password are not accepted"
+    try:
+        parse_target(url)
+    except FetchError as exc:
+        return exc.message
     return None
 
 
@@ -149,14 +149,11 @@ def _refused(entry: str, why: str) -> SourcePhoto:
     return SourcePhoto(source=str(entry)[:2000], kind="url", read=read)
 
 
-@register
-class UrlListSource(Source):
+class UrlListSource(Source, kind="urls", rank=10):
     """Photos at http(s) URLs: a JSON list, an {id: url} object or one URL per line."""
 
-    kind = "urls"
     json = JsonField("urls", "a list of URLs")
     cli = CliOption("--urls", "FILE", "a JSON list of URLs, an object {id: url}, or text with one URL per line")
-    rank = 10
 
     def from_json(self, value: object, body: dict, settings: Settings) -> dict:
         if isinstance(value, str):

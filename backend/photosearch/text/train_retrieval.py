@@ -50,6 +50,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from photosearch.errors import InvalidInput
+from photosearch.research import run_script
 from photosearch.text.retrieval import DEFAULT_WEIGHTS, RetrievalConfig, RetrievalHead, TwoTower
 
 ENCODER_NAME = "efficientnet-lite0"
@@ -471,9 +472,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    train(parser.parse_args(argv))
+    run_script(__doc__, add_arguments, train, argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ def _configure(connection) -> None:  # noqa: ANN001 - a SQLAlchemy Connection
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        render_as_batch=True,  # SQLite can't ALTER most things: alembic copies the table instead
+        # Plain ALTERs, never batch mode: on SQLite a batch migration recreates the table (copy, drop, rename),
+        # and dropping `photos` with foreign keys on cascades into `descriptions`. SQLite 3.35+ adds and drops
+        # columns itself; anything it can't do needs a hand-written migration.
+        render_as_batch=False,
         compare_type=True,
     )
     with context.begin_transaction():

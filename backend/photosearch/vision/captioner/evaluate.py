@@ -14,15 +14,12 @@ gives the plain beam search.
 from __future__ import annotations
 
 import argparse
-import platform
-import shlex
-import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 
+from photosearch.research import MACHINE, command_line, report_footer, write_report
 from photosearch.vision.captioner.captioner import Captioner
 from photosearch.vision.captioner.dataset import cache_features, read_captions
 from photosearch.vision.captioner.metrics import corpus_scores
@@ -96,7 +93,7 @@ def _row(row: dict) -> str:
 
 def write_table(path: Path, rows: list[dict], args: argparse.Namespace, model: str, photos: int,
                 length_penalty: float) -> None:
-    command = "photosearch " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else ""
+    command = command_line(default=f"photosearch eval-captioner --data ../shared/flickr8k --split {args.split}")
     lines = [
         f"# Captioner evaluation: Flickr8k {args.split} split",
         "",
@@ -110,14 +107,9 @@ def write_table(path: Path, rows: list[dict], args: argparse.Namespace, model: s
         "|---" * (len(METRICS) + 3) + "|",
         *[_row(r) for r in rows],
         "",
-        f"Command: `{command or 'photosearch eval-captioner --data ../shared/flickr8k --split ' + args.split}`  ",
-        f"Machine: {platform.machine()} CPU, {torch.get_num_threads()} threads; date: "
-        f"{datetime.now(UTC):%Y-%m-%d}.  ",
-        "Data: Flickr8k (M. Hodosh, P. Young, J. Hockenmaier, 2013, *Framing Image Description as a Ranking "
-        "Task*, JAIR 47:853-899). For scale, Xu et al. 2015 report BLEU-4 0.195 (soft) / 0.213 (hard) on "
-        "Flickr8k.",
-        "",
+        *report_footer(command, machine=f"{MACHINE}, {torch.get_num_threads()} threads",
+                       data="Flickr8k (M. Hodosh, P. Young, J. Hockenmaier, 2013, *Framing Image Description as a "
+                       "Ranking Task*, JAIR 47:853-899). For scale, Xu et al. 2015 report BLEU-4 0.195 (soft) / "
+                       "0.213 (hard) on Flickr8k."),
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
-    print(f"wrote {path}")
+    write_report(path, lines)

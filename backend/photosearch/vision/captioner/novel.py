@@ -20,11 +20,11 @@ Hendricks et al. 2016 (DCC) report a mean F1 of about 0.39 on their COCO split; 
 from __future__ import annotations
 
 import argparse
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
+
+from photosearch.research import command_line, report_footer, write_report
 
 HELD_OUT: dict[str, tuple[str, ...]] = {
     "dog": ("dog", "dogs", "puppy", "puppies"),
@@ -99,8 +99,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     table = render(results, args, len(references))
     print(table)
     if args.out:
-        Path(args.out).write_text(table)
-        print(f"wrote {args.out}")
+        write_report(args.out, [table])
     return results
 
 
@@ -138,9 +137,7 @@ def render(results: dict, args: argparse.Namespace, photos: int) -> str:
         "Models: " + ", ".join(f"{n} = `{results[n]['model']}`" for n in names) + ". `current` was trained with "
         "the held-out words (a reference point, not a novel-object result).",
         "",
-        "Command: `python -m photosearch.vision.captioner.novel " + " ".join(sys.argv[1:]) + "`  ",
-        f"Machine: 2-core x86_64 CPU, shared; date: {datetime.now(UTC):%Y-%m-%d}.",
-        "",
+        *report_footer(command_line("python -m photosearch.vision.captioner.novel")),
     ]
     return "\n".join(lines)
 

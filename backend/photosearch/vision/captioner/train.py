@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from photosearch.research import run_script
 from photosearch.vision.captioner.beam import beam_search
 from photosearch.vision.captioner.dataset import cache_features, read_captions
 from photosearch.vision.captioner.metrics import corpus_scores
@@ -233,9 +234,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    train(parser.parse_args(argv))
+    run_script(__doc__, add_arguments, train, argv)
 
 
 if __name__ == "__main__":

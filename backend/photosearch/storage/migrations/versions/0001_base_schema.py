@@ -1,9 +1,7 @@
 """The base schema: the tables as they were before migrations existed (create_all).
 
 Data directories made before Alembic are stamped with this revision and upgraded from it.
-
-Revision ID: 0001
-Create Date: 2026-11-28
+Revision 0001, the first; written 2026-11-28.
 """
 
 from __future__ import annotations
@@ -11,91 +9,57 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0001'
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = '0001', None
+
+
+def _columns(nullable: str = "", **types: sa.types.TypeEngine) -> list[sa.Column]:
+    """A table's columns in order, NOT NULL except those named in `nullable` (as create_all made them).
+    Frozen with this migration: change nothing here, add a migration instead."""
+    optional = set(nullable.split())
+    return [sa.Column(name, type_, nullable=name in optional) for name, type_ in types.items()]
 
 
 def upgrade() -> None:
     op.create_table('profiles',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('name')
-    )
+                    *_columns(id=sa.Integer(), name=sa.String(length=64), created_at=sa.DateTime(timezone=True)),
+                    sa.PrimaryKeyConstraint('id'), sa.UniqueConstraint('name'))
     op.create_table('jobs',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('profile_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('spec', sa.JSON(), nullable=False),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['profile_id'], ['profiles.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
+                    *_columns(id=sa.Integer(), profile_id=sa.Integer(), kind=sa.String(length=16),
+                              status=sa.String(length=16), spec=sa.JSON(), error=sa.Text(),
+                              created_at=sa.DateTime(timezone=True), finished_at=sa.DateTime(timezone=True),
+                              nullable="error finished_at"),
+                    sa.ForeignKeyConstraint(['profile_id'], ['profiles.id'], ondelete='CASCADE'),
+                    sa.PrimaryKeyConstraint('id'))
     op.create_table('photos',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('profile_id', sa.Integer(), nullable=False),
-    sa.Column('source', sa.Text(), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('content_hash', sa.String(length=64), nullable=False),
-    sa.Column('width', sa.Integer(), nullable=False),
-    sa.Column('height', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('poster_caption', sa.Text(), nullable=True),
-    sa.Column('hashtags', sa.JSON(), nullable=False),
-    sa.Column('taken_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('post_id', sa.String(length=128), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['profile_id'], ['profiles.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('profile_id', 'content_hash')
-    )
-    with op.batch_alter_table('photos', schema=None) as batch_op:
-        batch_op.create_index('ix_photos_profile', ['profile_id'], unique=False)
-
+                    *_columns(id=sa.Integer(), profile_id=sa.Integer(), source=sa.Text(), kind=sa.String(length=16),
+                              content_hash=sa.String(length=64), width=sa.Integer(), height=sa.Integer(),
+                              status=sa.String(length=16), poster_caption=sa.Text(), hashtags=sa.JSON(),
+                              taken_at=sa.DateTime(timezone=True), post_id=sa.String(length=128),
+                              created_at=sa.DateTime(timezone=True), nullable="poster_caption taken_at post_id"),
+                    sa.ForeignKeyConstraint(['profile_id'], ['profiles.id'], ondelete='CASCADE'),
+                    sa.PrimaryKeyConstraint('id'), sa.UniqueConstraint('profile_id', 'content_hash'))
+    op.create_index('ix_photos_profile', 'photos', ['profile_id'], unique=False)
     op.create_table('descriptions',
-    sa.Column('photo_id', sa.Integer(), nullable=False),
-    sa.Column('caption', sa.Text(), nullable=True),
-    sa.Column('alternatives', sa.JSON(), nullable=False),
-    sa.Column('attention', sa.JSON(), nullable=True),
-    sa.Column('labels', sa.JSON(), nullable=False),
-    sa.Column('model', sa.String(length=128), nullable=False),
-    sa.Column('image_vector', sa.LargeBinary(), nullable=True),
-    sa.Column('text_vector', sa.LargeBinary(), nullable=True),
-    sa.ForeignKeyConstraint(['photo_id'], ['photos.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('photo_id')
-    )
+                    *_columns(photo_id=sa.Integer(), caption=sa.Text(), alternatives=sa.JSON(), attention=sa.JSON(),
+                              labels=sa.JSON(), model=sa.String(length=128), image_vector=sa.LargeBinary(),
+                              text_vector=sa.LargeBinary(), nullable="caption attention image_vector text_vector"),
+                    sa.ForeignKeyConstraint(['photo_id'], ['photos.id'], ondelete='CASCADE'),
+                    sa.PrimaryKeyConstraint('photo_id'))
     op.create_table('job_items',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('job_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('source', sa.Text(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('photo_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['photo_id'], ['photos.id'], ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('job_items', schema=None) as batch_op:
-        batch_op.create_index('ix_job_items_job_status', ['job_id', 'status'], unique=False)
-
+                    *_columns(id=sa.Integer(), job_id=sa.Integer(), position=sa.Integer(), source=sa.Text(),
+                              status=sa.String(length=16), error=sa.Text(), photo_id=sa.Integer(),
+                              nullable="error photo_id"),
+                    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], ondelete='CASCADE'),
+                    sa.ForeignKeyConstraint(['photo_id'], ['photos.id'], ondelete='SET NULL'),
+                    sa.PrimaryKeyConstraint('id'))
+    op.create_index('ix_job_items_job_status', 'job_items', ['job_id', 'status'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('job_items', schema=None) as batch_op:
-        batch_op.drop_index('ix_job_items_job_status')
-
+    op.drop_index('ix_job_items_job_status', table_name='job_items')
     op.drop_table('job_items')
     op.drop_table('descriptions')
-    with op.batch_alter_table('photos', schema=None) as batch_op:
-        batch_op.drop_index('ix_photos_profile')
-
+    op.drop_index('ix_photos_profile', table_name='photos')
     op.drop_table('photos')
     op.drop_table('jobs')
     op.drop_table('profiles')

@@ -1,8 +1,6 @@
 """photo_changes: the log every process's full-text index follows; seeded with every stored photo.
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-28
+Revision 0003, after 0002; written 2026-11-28.
 """
 
 from __future__ import annotations
@@ -10,10 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
-branch_labels = None
-depends_on = None
+revision, down_revision = '0003', '0002'
 
 
 def upgrade() -> None:
