@@ -117,13 +117,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[object]:
-    from servers import PostgresServer, ServerUnavailable
+    from servers import PostgresServer, started_or_skip
 
-    try:
-        server = PostgresServer()
-    except ServerUnavailable as exc:
-        pytest.skip(str(exc))
-    with server:
+    with started_or_skip(PostgresServer) as server:
         yield server
 
 

@@ -22,9 +22,13 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
+
+import pytest
 
 
 class ServerUnavailable(RuntimeError):
@@ -67,26 +71,14 @@ def postgres_bindir() -> Path:
     )
 
 
-class _ManagedServer:
-    """A server process of our own: stopped with `stop_signal` (killed if it lingers), its folder removed."""
-
-    stop_signal = signal.SIGTERM
-    stop_timeout = 10.0
-    root: Path
-    process: subprocess.Popen | None
+class StartStop:
+    """`with thing:` starts it and always stops it, also when starting fails halfway (a server, a cluster)."""
 
     def start(self) -> Self:
         raise NotImplementedError
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(self.stop_signal)
-            try:
-                self.process.wait(timeout=self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self.root, ignore_errors=True)
+        raise NotImplementedError
 
     def __enter__(self) -> Self:
         try:
@@ -97,6 +89,39 @@ class _ManagedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+S = TypeVar("S", bound=StartStop)
+
+
+@contextmanager
+def started_or_skip(make: Callable[[], S]) -> Iterator[S]:
+    """For fixtures: `make()` started for the block and stopped after it; a server binary that is not
+    installed skips the test, saying which."""
+    try:
+        with make() as started:
+            yield started
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+class _ManagedServer(StartStop):
+    """A server process of our own: stopped with `stop_signal` (killed if it lingers), its folder removed."""
+
+    stop_signal = signal.SIGTERM
+    stop_timeout = 10.0
+    root: Path
+    process: subprocess.Popen | None
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class PostgresServer(_ManagedServer):

@@ -20,10 +20,10 @@ TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
 sys.path.insert(0, str(TESTS))
 
-from servers import PostgresServer, RedisServer, free_port  # noqa: E402
+from servers import PostgresServer, RedisServer, StartStop, free_port  # noqa: E402
 
 
-class Cluster:
+class Cluster(StartStop):
     def __init__(self, root: Path, apis: int = 2, workers: int = 2, heartbeat_s: float = 5.0) -> None:
         self.root = root
         self.data_dir = root / "data"
@@ -106,16 +106,6 @@ class Cluster:
             self.redis.stop()
         if self.postgres:
             self.postgres.stop()
-
-    def __enter__(self) -> Cluster:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def kill_worker(self, i: int) -> None:
         """kill -9: no goodbye to Redis, no rollback but the database's own."""

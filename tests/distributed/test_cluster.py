@@ -39,14 +39,11 @@ QUERIES = ["dog", "a cat", "a man riding a horse", "coffee", "rocket", "astronau
 def cluster(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     from cluster import Cluster
 
-    from servers import ServerUnavailable
+    from servers import started_or_skip
 
     root = tmp_path_factory.mktemp("cluster")
-    try:
-        with Cluster(root, apis=2, workers=2, heartbeat_s=5.0) as running:
-            yield running
-    except ServerUnavailable as exc:
-        pytest.skip(str(exc))
+    with started_or_skip(lambda: Cluster(root, apis=2, workers=2, heartbeat_s=5.0)) as running:
+        yield running
 
 
 def _folders(root: Path, make_photos) -> list[Path]:  # noqa: ANN001

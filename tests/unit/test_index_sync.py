@@ -29,17 +29,17 @@ def other(services: Services, describer, tmp_path: Path):  # noqa: ANN001, ANN20
     second.db.dispose()
 
 
-def _ingest(services: Services, folder: Path, profile: str = "p") -> object:
-    job_id = services.jobs.create_job(profile, "folder", {"folder": str(folder)})
-    return services.jobs.run_job(job_id)
+def _album(services: Services, make_photos, folder: Path, photos: int) -> object:  # noqa: ANN001
+    """Profile "p" with `photos` photos ingested from `folder` by the first process; -> the job's status."""
+    make_photos(folder, photos)
+    services.library.create_profile("p")
+    return services.jobs.run_job(services.jobs.create_job("p", "folder", {"folder": str(folder)}))
 
 
 def test_photos_stored_by_one_process_are_found_by_the_other(
     services: Services, other: Services, make_photos, tmp_path: Path
 ) -> None:
-    make_photos(tmp_path / "album", 6)
-    services.library.create_profile("p")
-    assert _ingest(services, tmp_path / "album").done == 6
+    assert _album(services, make_photos, tmp_path / "album", 6).done == 6
     with services.db.session() as session:
         profile_id = session.scalar(select(Photo.profile_id))
         stored = set(session.scalars(select(Photo.id)))
@@ -53,9 +53,7 @@ def test_photos_stored_by_one_process_are_found_by_the_other(
 def test_a_deletion_in_one_process_leaves_the_other_index(
     services: Services, other: Services, make_photos, tmp_path: Path
 ) -> None:
-    make_photos(tmp_path / "album", 4)
-    services.library.create_profile("p")
-    _ingest(services, tmp_path / "album")
+    _album(services, make_photos, tmp_path / "album", 4)
     assert len(other.index.photo_ids()) == 4
     services.library.delete_profile("p")
     assert other.index.photo_ids() == set()
@@ -66,9 +64,7 @@ def test_a_deletion_in_one_process_leaves_the_other_index(
 def test_a_new_index_replays_the_log_and_reindex_resumes_after_it(
     services: Services, other: Services, make_photos, tmp_path: Path
 ) -> None:
-    make_photos(tmp_path / "album", 3)
-    services.library.create_profile("p")
-    _ingest(services, tmp_path / "album")
+    _album(services, make_photos, tmp_path / "album", 3)
     assert len(other.index.photo_ids()) == 3
     position = other.index.position
     assert position > 0
@@ -82,8 +78,6 @@ def test_a_new_index_replays_the_log_and_reindex_resumes_after_it(
 def test_check_is_clean_in_both_processes(services: Services, other: Services, make_photos, tmp_path: Path) -> None:
     from photosearch.services.check import check
 
-    make_photos(tmp_path / "album", 3)
-    services.library.create_profile("p")
-    _ingest(services, tmp_path / "album")
+    _album(services, make_photos, tmp_path / "album", 3)
     assert check(services)["problems"] == 0
     assert check(other)["problems"] == 0

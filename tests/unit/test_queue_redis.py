@@ -19,13 +19,9 @@ from photosearch.services.queue_redis import QUEUE_NAME, RedisJobQueue
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    from servers import RedisServer, ServerUnavailable
+    from servers import RedisServer, started_or_skip
 
-    try:
-        server = RedisServer()
-    except ServerUnavailable as exc:
-        pytest.skip(str(exc))
-    with server:
+    with started_or_skip(RedisServer) as server:
         yield server.url
 
 
