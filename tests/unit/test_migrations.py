@@ -44,6 +44,10 @@ def test_a_data_dir_from_before_migrations_is_upgraded_in_place(settings: Settin
             "INSERT INTO photos (id, profile_id, source, kind, content_hash, width, height, status, hashtags,"
             " created_at) VALUES (7, 1, 'a.jpg', 'folder', 'abc', 10, 10, 'described', '[]', '2026-01-01')"
         ))
+        connection.execute(text(  # a migration that recreated `photos` would cascade into this row
+            "INSERT INTO descriptions (photo_id, caption, alternatives, labels, model)"
+            " VALUES (7, 'a dog on the grass', '[]', '[]', 'old-model')"
+        ))
     engine.dispose()
 
     db = Database(settings.database)
@@ -53,6 +57,7 @@ def test_a_data_dir_from_before_migrations_is_upgraded_in_place(settings: Settin
             assert session.scalar(select(Profile.name)) == "old"
             assert session.scalar(select(func.count()).select_from(Photo)) == 1
             assert session.get(Photo, 7).source == "a.jpg"
+            assert session.get(Photo, 7).description.caption == "a dog on the grass"
     finally:
         db.dispose()
 
