@@ -121,7 +121,7 @@ def build_collection(data_dir: Path, size: int, captions: list[str], labels: lis
                 words = texts[0].split()
                 photo = Photo(
                     profile_id=profile_id, source=f"bench:{first + i}.jpg", kind="upload",
-                    content_hash=f"{first + i:064x}", width=224, height=224, status="described",
+                    content_hash=f"{first + i:064x}", width=224, height=224,
                     hashtags=[], taken_at=start + timedelta(hours=rng.randrange(24 * 365 * 10)),
                 )
                 photo.description = Description(

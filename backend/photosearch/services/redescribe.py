@@ -45,7 +45,7 @@ class Redescribe:
         with self.ingestor.db.session() as session:
             return list(session.scalars(
                 select(Photo.id)
-                .where(Photo.profile_id == profile_id, Photo.status == "described", Photo.deleted_at.is_(None))
+                .where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None))
                 .order_by(Photo.id)
             ))
 

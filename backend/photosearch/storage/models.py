@@ -68,7 +68,6 @@ class Photo(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer, default=0)
     height: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="described")  # described | pending
     poster_caption: Mapped[str | None] = mapped_column(Text, nullable=True)
     hashtags: Mapped[list] = mapped_column(JSON, default=list)
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # EXIF/post, UTC
