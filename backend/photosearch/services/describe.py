@@ -8,8 +8,9 @@
 
 Each model is optional (weights missing -> that part is None) so the app still works with labels only.
 
-Grounding (vision/captioner/grounding.py): the classifier's confident label nouns (at most two) are words
-the caption must use (constrained beam search); every description also gets a sentence made from the labels
+Grounding (vision/captioner/grounding.py): the classifier's confident label nouns, hedged up WordNet to a
+sure category when no single noun is sure (at most two), are words the caption must use, each met by the
+noun or its nearest category (constrained beam search); every description also gets a sentence made from the labels
 alone and a confidence for the caption. `shown` says which one the product puts on the card and in the alt
 text: the caption when its confidence reaches SHOW_CAPTION_MIN, else the grounded sentence.
 """
@@ -23,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from photosearch.vision.captioner.grounding import (
+    GROUNDING_VERSION,
     MAX_CONSTRAINTS,
     SHOW_CAPTION_MIN,
     caption_confidence,
@@ -86,6 +88,12 @@ class Describer:
             parts.append(getattr(self.retrieval, "name", "retrieval"))
         return "+".join(parts)
 
+    @property
+    def caption_model(self) -> str | None:
+        """What wrote the caption: the captioner's name@version and the grounding version (redescribe redoes
+        photos whose stored caption_model differs)."""
+        return f"{self.captioner.name}+{GROUNDING_VERSION}" if self.captioner else None
+
     def describe(self, images: list[Image.Image]) -> list[PhotoDescription]:
         if not images:
             return []
@@ -97,7 +105,7 @@ class Describer:
                 if features.logits is not None
                 else [[] for _ in images]
             )
-            required = [[n.noun for n in confident_nouns(m, limit=self.max_constraints)] for m in masses]
+            required = [[n.words for n in confident_nouns(m, limit=self.max_constraints)] for m in masses]
             captions = (
                 self.captioner.caption(features.grid, required=required) if self.captioner else [[] for _ in images]
             )
@@ -137,7 +145,7 @@ class Describer:
                     caption_confidence=confidence,
                     grounded_caption=grounded,
                     shown=shown if (best or grounded) else "caption",
-                    caption_model=self.captioner.name if self.captioner else None,
+                    caption_model=self.caption_model,
                 )
             )
         return out

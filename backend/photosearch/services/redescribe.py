@@ -8,8 +8,8 @@ behind the same `JobKind` interface as ingests (services/jobs.py), so it has the
 crash, can be cancelled, and runs on the same workers. Photos are read back from the library's own normalised
 copies (no source is fetched again) in batches; each batch's descriptions are committed and its index
 documents replaced at once, so searches keep working while it runs and see each photo either as before or as
-redescribed. A photo whose description was already written by the current captioner version
-(Description.caption_model) is skipped, so running it twice costs nothing.
+redescribed. A photo whose description was already written by the current captioner and grounding version
+(Description.caption_model, Describer.caption_model) is skipped, so running it twice costs nothing.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Redescribe:
 
     def _describe_batch(self, describer: Describer, batch: list[tuple[int, int]]) -> None:
         """Describe `batch` [(item id, photo id)] again; commit the descriptions and replace their documents."""
-        current = describer.captioner.name if describer.captioner else None
+        current = describer.caption_model
         db, settings = self.ingestor.db, self.ingestor.settings
         images, todo = [], []
         with db.session() as session:

@@ -68,6 +68,38 @@ def _ban_repeats(logprobs: torch.Tensor, seqs: torch.Tensor, n: int) -> None:
         logprobs[rows, windows[rows, cols, n - 1]] = float("-inf")
 
 
+def _force_prefix(  # noqa: PLR0913 (the search state, handed over and back)
+    decoder: DecoderWithAttention, prefix: torch.Tensor, words: torch.Tensor, enc: torch.Tensor,
+    projected: torch.Tensor, h: torch.Tensor, c: torch.Tensor, scores: torch.Tensor, seqs: torch.Tensor,
+    seq_alphas: torch.Tensor, bits: torch.Tensor | None, start_group: torch.Tensor, k: int,
+) -> tuple[torch.Tensor, ...]:
+    """Feed each photo's prefix words to its one live beam (beam 0 of its starting group), adding their
+    log-probabilities and moving the beam to the group of the constraints the prefix meets."""
+    batch, m = scores.shape
+    device = scores.device
+    rows = torch.arange(batch, device=device)
+    group = start_group.clone()  # [batch] the live beam's group
+    for t in range(prefix.shape[1]):
+        logits, alpha, h, c = decoder.step(words, enc, projected, h, c, rows_per_photo=m)
+        forced = prefix[:, t]  # [batch]
+        live = group * k
+        total = scores[rows, live] + logits.float().log_softmax(dim=1).view(batch, m, -1)[rows, live, forced]
+        if bits is not None:
+            group = group | bits[rows, forced]
+        moved = group * k
+        # The live row moves to its new group's beam 0: swap rows live <-> moved (the other one is dead).
+        order = torch.arange(batch * m, device=device).view(batch, m)
+        order[rows, moved], order[rows, live] = rows * m + live, rows * m + moved
+        order = order.view(-1)
+        scores = torch.full_like(scores, float("-inf"))
+        scores[rows, moved] = total
+        words = forced.repeat_interleave(m)
+        seqs = torch.cat([seqs[order], words.unsqueeze(1)], dim=1)
+        seq_alphas = torch.cat([seq_alphas[order], alpha[order].unsqueeze(1)], dim=1)
+        h, c = h[order], c[order]
+    return h, c, scores, seqs, seq_alphas, words
+
+
 @torch.inference_mode()
 def beam_search(
     decoder: DecoderWithAttention,
@@ -79,11 +111,14 @@ def beam_search(
     n_best: int | None = None,
     no_repeat_ngram: int = NO_REPEAT_NGRAM,
     constraints: Sequence[Sequence[Sequence[int]]] | None = None,
+    prefix: torch.Tensor | None = None,
 ) -> list[list[Caption]]:
     """encoder_out [B, P, E] -> for each photo its n_best (default k) captions, best first.
 
     constraints[b] = the constraints of photo b, each a list of word ids (any one satisfies it).
-    Photos with fewer constraints than others in the batch treat the missing ones as met."""
+    Photos with fewer constraints than others in the batch treat the missing ones as met.
+    prefix [B, L] = word ids every caption of photo b starts with ("a", "giraffe"): fed to the decoder and
+    scored like any other words (so the captions compare with unforced ones), then the search goes on."""
     decoder.eval()
     k = beam_size
     n_best = n_best or k
@@ -122,6 +157,11 @@ def beam_search(
     finished: list[list[Caption]] = [[] for _ in range(batch)]
     banned = [word_map.pad, word_map.start, word_map.unk]
 
+    if prefix is not None and prefix.shape[1]:
+        h, c, scores, seqs, seq_alphas, words = _force_prefix(
+            decoder, prefix.to(device), words, enc, projected, h, c, scores, seqs, seq_alphas, bits, start_group, k
+        )
+
     def met_count(group: int, photo: int) -> int:
         return bin(group & ~int(start_group[photo])).count("1")
 
@@ -139,7 +179,7 @@ def beam_search(
             )
         )
 
-    for _step in range(max_len):
+    for _step in range(max_len - seqs.shape[1]):  # a prefix counts towards max_len
         b = active.shape[0]
         logits, alpha, h, c = decoder.step(words, enc, projected, h, c, rows_per_photo=m)  # [b*m, V], [b*m, P]
         logprobs = logits.float().log_softmax(dim=1)  # [b*m, V]

@@ -63,16 +63,16 @@ def classifier_probs(grid: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
                           for i in range(0, len(grid), batch_size)])
 
 
-def required_words(grid: torch.Tensor, min_mass: float | None = None) -> list[list[str]]:
+def required_words(grid: torch.Tensor, min_mass: float | None = None) -> list[list[tuple[str, ...]]]:
     """Each photo's constraint words, as the product chooses them (grounding.confident_nouns)."""
     from photosearch.vision.captioner import grounding
 
     mass = grounding.CONSTRAINT_MIN_MASS if min_mass is None else min_mass
-    return [[n.noun for n in grounding.confident_nouns(grounding.noun_masses(p), min_mass=mass)]
+    return [[n.words for n in grounding.confident_nouns(grounding.noun_masses(p), min_mass=mass)]
             for p in classifier_probs(grid)]
 
 
-def caption_split(captioner: Captioner, grid: torch.Tensor, beam: int, required: list[list[str]] | None,
+def caption_split(captioner: Captioner, grid: torch.Tensor, beam: int, required: list[list] | None,
                   batch_size: int = 100) -> list[list[str]]:
     """Best caption (words) of every photo, `required` words forced as in the product."""
     out = []
