@@ -366,3 +366,30 @@ def test_a_prefix_is_scored_like_the_words_it_forces(
             total += float(logits[0].log_softmax(0)[ids[w]])
             word = torch.tensor([ids[w]])
     assert only.words == ["w07", "w11"] and only.logprob == pytest.approx(total, abs=1e-5)
+
+
+def test_no_plural_alternative_right_after_an_article() -> None:
+    """singular_only words never come within ARTICLE_WINDOW words after "a" ("a white flowers"), though the
+    same search without the rule puts them there."""
+    from photosearch.vision.captioner.beam import ARTICLE_WINDOW
+
+    words = WordMap.build([["a", *(f"w{i:02d}" for i in range(15))]] * 6)
+    decoder = tiny_decoder(len(words), words.end, seed=1)
+    grids = torch.randn(8, CELLS, ENC, generator=torch.Generator().manual_seed(5))
+    article = words.word_to_id["a"]
+
+    def after_article(caps: list[list[Caption]]) -> set[int]:
+        found = set()
+        for photo in caps:
+            for cap in photo:
+                for i, word in enumerate(cap.ids):
+                    if article in cap.ids[max(0, i - ARTICLE_WINDOW) : i]:
+                        found.add(word)
+        return found - {article}
+
+    starts = torch.full((len(grids), 1), article)  # every caption starts with "a"
+    plain = beam_search(decoder, grids, words, beam_size=3, max_len=MAX_LEN, prefix=starts)
+    targets = sorted(after_article(plain))[:3]
+    assert targets
+    ruled = beam_search(decoder, grids, words, beam_size=3, max_len=MAX_LEN, prefix=starts, singular_only=targets)
+    assert not after_article(ruled) & set(targets)

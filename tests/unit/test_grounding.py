@@ -99,7 +99,11 @@ def test_a_constraint_is_met_by_the_noun_or_its_nearest_category() -> None:
 def test_grounded_sentence_and_confidence_use_the_hedged_subject() -> None:
     masses = noun_masses(probs_for(sulphur_butterfly=0.3, bee=0.25))
     assert grounded_sentence(masses) == "A photo of an insect."
+    # No noun and no category is sure; the insects together (0.35) are likelier than the butterfly (0.2).
+    assert grounded_sentence(noun_masses(probs_for(sulphur_butterfly=0.2, bee=0.15))) == "Possibly an insect."
     logprob = -4.0
     said = caption_confidence(["a", "bee", "on", "a", "flower"], logprob, masses)
     missed = caption_confidence(["a", "man", "on", "a", "bench"], logprob, masses)
     assert said > 0.5 > missed
+    cats = noun_masses(probs_for(Egyptian_cat=0.8))
+    assert caption_confidence(["two", "cats", "on", "a", "bed"], logprob, cats) > 0.5  # the plural agrees too

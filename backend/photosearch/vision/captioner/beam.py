@@ -53,6 +53,19 @@ class Caption:
         return " ".join(self.words)
 
 
+ARTICLE_WINDOW = 3  # words after "a"/"an" in which no plural may follow ("a white flowers")
+
+
+def _ban_plurals_after_articles(logprobs: torch.Tensor, seqs: torch.Tensor, articles: torch.Tensor,
+                                plurals: torch.Tensor) -> None:
+    """In place: -inf for the `plurals` in rows with "a"/"an" among their last ARTICLE_WINDOW words."""
+    if not seqs.shape[1] or not plurals.numel():
+        return
+    rows = torch.isin(seqs[:, -ARTICLE_WINDOW:], articles).any(dim=1).nonzero().squeeze(1)
+    if rows.numel():
+        logprobs[rows.unsqueeze(1), plurals.unsqueeze(0)] = float("-inf")
+
+
 def _ban_repeats(logprobs: torch.Tensor, seqs: torch.Tensor, n: int) -> None:
     """In place: -inf for every word that would complete an n-gram the row already contains.
 
@@ -112,13 +125,16 @@ def beam_search(
     no_repeat_ngram: int = NO_REPEAT_NGRAM,
     constraints: Sequence[Sequence[Sequence[int]]] | None = None,
     prefix: torch.Tensor | None = None,
+    singular_only: Sequence[int] = (),
 ) -> list[list[Caption]]:
     """encoder_out [B, P, E] -> for each photo its n_best (default k) captions, best first.
 
     constraints[b] = the constraints of photo b, each a list of word ids (any one satisfies it).
     Photos with fewer constraints than others in the batch treat the missing ones as met.
     prefix [B, L] = word ids every caption of photo b starts with ("a", "giraffe"): fed to the decoder and
-    scored like any other words (so the captions compare with unforced ones), then the search goes on."""
+    scored like any other words (so the captions compare with unforced ones), then the search goes on.
+    singular_only = word ids (the plural forms a constraint allows) never proposed within ARTICLE_WINDOW words
+    after "a"/"an": "two dogs" and "a dog", not "a brown dogs"."""
     decoder.eval()
     k = beam_size
     n_best = n_best or k
@@ -156,6 +172,9 @@ def beam_search(
     active = torch.arange(batch, device=device)  # photo of each active slot
     finished: list[list[Caption]] = [[] for _ in range(batch)]
     banned = [word_map.pad, word_map.start, word_map.unk]
+    articles = torch.tensor([word_map.word_to_id[a] for a in ("a", "an") if a in word_map.word_to_id],
+                            dtype=torch.long, device=device)
+    plurals = torch.tensor(sorted(set(singular_only)), dtype=torch.long, device=device)
 
     if prefix is not None and prefix.shape[1]:
         h, c, scores, seqs, seq_alphas, words = _force_prefix(
@@ -186,6 +205,7 @@ def beam_search(
         vocab = logprobs.shape[1]
         logprobs[:, banned] = inf
         _ban_repeats(logprobs, seqs, no_repeat_ngram)
+        _ban_plurals_after_articles(logprobs, seqs, articles, plurals)
         if groups > 1:  # only a hypothesis that met every constraint may end
             logprobs[(group_of_row != full).repeat(b), word_map.end] = inf
         candidates = (scores.view(b * m, 1) + logprobs).view(b, groups, k * vocab)  # [b, G, k*V]

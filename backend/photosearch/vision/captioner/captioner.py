@@ -106,6 +106,7 @@ class Captioner:
         grid = grid.to(device, torch.float32)
         ids = [[alts for alts in (self._ids(c) for c in constraints) if alts] for constraints in (required or [])]
         ids += [[] for _ in range(grid.shape[0] - len(ids))]
+        plurals = self._plural_ids(required or [])
         out: list[list[Caption]] = [[] for _ in range(grid.shape[0])]
         for count in sorted({len(c) for c in ids}):
             photos = [i for i, c in enumerate(ids) if len(c) == count]
@@ -117,16 +118,17 @@ class Captioner:
                 max_len=self.max_len,
                 length_penalty=self.length_penalty,
                 constraints=[ids[i] for i in photos] if count else None,
+                singular_only=plurals,
             )
             if count and self.subject_first:
-                results = self._with_subject_first(grid, photos, ids, results, beam_size or self.beam_size)
+                results = self._with_subject_first(grid, photos, ids, results, beam_size or self.beam_size, plurals)
             for photo, caps in zip(photos, results, strict=True):
                 out[photo] = caps
         return out
 
     def _with_subject_first(
         self, grid: torch.Tensor, photos: list[int], ids: list[list[list[int]]], results: list[list[Caption]],
-        beam_size: int,
+        beam_size: int, plurals: list[int],
     ) -> list[list[Caption]]:
         """The constrained search tends to put a forced noun into a Flickr8k people-sentence ("a man is
         sitting on a clock"). Searching also from the prefix "a/an <noun>" (each word of the photo's first
@@ -151,6 +153,7 @@ class Captioner:
             length_penalty=self.length_penalty,
             constraints=[ids[photo] for _, photo in rows],
             prefix=torch.tensor(prefixes),
+            singular_only=plurals,
         )
         merged = [list(caps) for caps in results]
         for (slot, _), caps in zip(rows, extra, strict=True):
@@ -160,6 +163,18 @@ class Captioner:
             ranked = sorted(caps, key=lambda cap: (cap.met, cap.score), reverse=True)  # all constraints met first
             unique = {tuple(c.words): c for c in reversed(ranked)}  # one per text, the best
             out.append(sorted(unique.values(), key=lambda cap: (cap.met, cap.score), reverse=True)[:beam_size])
+        return out
+
+    def _plural_ids(self, required: Sequence[Sequence[str | Sequence[str]]]) -> list[int]:
+        """The alternatives that are another alternative's plural ("dogs" of "dog"): not after "a"/"an"."""
+        from photosearch.vision.captioner.grounding import plural
+
+        out = []
+        for constraints in required:
+            for constraint in constraints:
+                words = [] if isinstance(constraint, str) else list(constraint)
+                out += [self.word_map.word_to_id[plural(w)] for w in words
+                        if plural(w) in words and self.known(plural(w))]
         return out
 
     def _ids(self, constraint: str | Sequence[str]) -> list[int]:

@@ -87,6 +87,10 @@ class Hedge:
         return tuple(dict.fromkeys(w for noun in (self.noun, *nearest) for w in (noun, plural(noun))))
 
 
+def _with_plurals(nouns: set[str] | frozenset[str]) -> set[str]:
+    return {*nouns, *(plural(n) for n in nouns)}
+
+
 def plural(noun: str) -> str:
     """English plural of a plain noun, the regular way (enough for a constraint's alternatives)."""
     if noun.endswith(("s", "x", "z", "ch", "sh")):
@@ -138,13 +142,17 @@ def with_article(noun: str) -> str:
 
 def grounded_sentence(masses: list[NounMass]) -> str:
     """A sentence that says only what the classifier says, as surely as it says it: the most specific sure
-    noun or category ("A photo of a flower."), else the likeliest nouns hedged ("Possibly a daisy.")."""
+    noun or category ("A photo of a flower."), else a likely category ("Possibly a building." when shelter,
+    house and shed share 0.36) or the likeliest nouns ("Possibly a daisy or a fungus.")."""
     if not masses:
         return "A photo."
     sure = confident_nouns(masses, min_mass=GROUND_SURE_MASS, limit=1)
     if sure:
         return f"A photo of {with_article(sure[0].noun)}."
     top = masses[0]
+    likely = confident_nouns(masses, min_mass=CONSTRAINT_MIN_MASS, limit=1)
+    if likely and likely[0].mass > top.mass:  # a category likelier than any one noun: "Possibly a building."
+        return f"Possibly {with_article(likely[0].noun)}."
     if len(masses) > 1 and masses[1].mass >= 0.5 * top.mass:
         return f"Possibly {with_article(top.noun)} or {with_article(masses[1].noun)}."
     return f"Possibly {with_article(top.noun)}."
@@ -159,7 +167,7 @@ def caption_confidence(words: list[str], logprob: float, masses: list[NounMass])
     sure = confident_nouns(masses, min_mass=AGREEMENT_MIN_MASS)
     if sure:
         said = set(words)
-        agreement = 1.0 if any(said & ({h.noun} | h.above | h.below) for h in sure) else 0.0
+        agreement = 1.0 if any(said & _with_plurals({h.noun} | h.above | h.below) for h in sure) else 0.0
     else:
         agreement = 0.5  # the classifier cannot vouch either way
     return round(0.5 * agreement + 0.5 * model, 3)
