@@ -119,7 +119,9 @@ def render(results: dict, args: argparse.Namespace, photos: int) -> str:
         f"Held-out objects (every training caption using one of their words removed before training the "
         f"held-out decoder): {objects}.",
         f"{photos} photos; a photo shows an object when one of its 5 references mentions it. Beam {args.beam}; "
-        f"constraints: label nouns with summed class probability >= {args.min_mass_used}, at most 2.",
+        f"constraints (grounding.py): the most specific label nouns or everyday categories with summed class "
+        f"probability >= {args.min_mass_used} (hedged up WordNet), at most 2, each met by the noun, its nearest "
+        f"category or their plurals.",
         "",
         "| object | test photos showing it | " + " | ".join(f"F1 {n}" for n in names) + " |",
         "|---|---|" + "---|" * len(names),
