@@ -92,6 +92,7 @@ def test_a_constraint_is_met_by_the_noun_or_its_nearest_category() -> None:
     assert confident_nouns(noun_masses(probs_for(Egyptian_cat=0.9)))[0].words == ("cat", "cats")  # not "feline"
     insect = confident_nouns(noun_masses(probs_for(sulphur_butterfly=0.3, bee=0.25)), min_mass=0.5)[0]
     assert insect.words == ("insect", "insects")
+    assert confident_nouns(noun_masses(probs_for(bubble=0.8)))[0].words == ("bubble", "bubbles")  # not "ball"
     assert [plural(w) for w in ("bus", "cherry", "monkey", "dog", "match")] == [
         "buses", "cherries", "monkeys", "dogs", "matches"]
 
