@@ -1,0 +1,232 @@
+"""BM25F over one profile's texts from posting arrays in memory: a plain-word query costs a few numpy operations.
+
+Whoosh (storage/index.py) stays the full-text index on disk. Its analyzer, its query parser and its BM25F define
+what a text match is and how it scores, and it answers every query that uses syntax (a "quoted phrase", NOT,
+wildcards). But Whoosh scores each matching document in Python, so a common word costs time in proportion to
+the collection: at 100,000 photos a query took 0.3 s at the median and 1.5 s at p95 in Whoosh alone
+(docs/performance.md). This module is the serving copy of the same formula for plain-word queries, the common
+case. Its scores equal Whoosh's to float rounding where the statistics are the same (one profile per index, no
+deleted documents waiting for a merge): tests/unit/test_postings.py compares them.
+
+For a query leaf (field f, term t) and a photo p (Whoosh's BM25F with B = 0.75, K1 = 1.2):
+    w      = tf(t in f of p) * boost_f                    the posting's weight, as Whoosh stores it
+    bm25   = idf * w * (K1 + 1) / (w + K1 * (1 - B + B * len_f(p) / avglen_f))
+    idf    = log(N / (df + 1)) + 1                        N photos, df of them with t in f
+len_f(p) is the field's token count rounded as Whoosh stores it (one byte, `length_to_byte`). The query's score
+is the sum over its leaves, as Whoosh's OR adds its children; a leaf's boost ("dog^2") multiplies its part.
+
+Layout: for each field, term -> (rows int32, weights float32) appended as photos arrive; a photo is a row. A
+photo that changes (described again, deleted, restored) gets a new row and its old row is marked dead: dead rows
+score nothing and count in no statistic. `ProfilePostings` keeps one profile's rows in step with the database
+by following its change log (`photo_changes`, written in the same transaction as every photo write, as
+services/index_sync.py does for Whoosh), so a query that finds nothing new costs one indexed SELECT.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable
+from math import log
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from whoosh import query as wq
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from photosearch.storage.db import Database
+from photosearch.storage.index import FIELD_BOOSTS, IndexDoc, stems
+from photosearch.storage.models import Photo, PhotoChange
+
+B = 0.75  # whoosh.scoring.BM25F defaults, which PhotoIndex uses
+K1 = 1.2
+READ_CHUNK = 5000  # photos per database read while loading
+COMPACT_DEAD_SHARE = 0.5  # rebuild the arrays once half the rows are dead
+
+Leaf = tuple[str, str, float]  # (field, term, boost)
+
+
+def field_tokens(field: str, doc: IndexDoc) -> list[str]:
+    """The terms Whoosh indexes for one field of a document (storage/index.py's schema)."""
+    if field == "hashtags":  # KEYWORD(lowercase=True, commas=True)
+        return [t.strip().lower() for t in ",".join(doc.hashtags).split(",") if t.strip()]
+    value = getattr(doc, field)
+    return stems(" . ".join(value) if isinstance(value, list) else value or "")
+
+
+def plain_leaves(parsed: wq.Query) -> list[Leaf] | None:
+    """The (field, term, boost) leaves of a query made only of terms joined by OR; None for anything else
+    (phrases, NOT, AND, ranges, wildcards), which Whoosh answers itself."""
+    if isinstance(parsed, wq.Term):
+        text = parsed.text.decode("utf-8") if isinstance(parsed.text, bytes) else str(parsed.text)
+        return [(parsed.fieldname, text, float(parsed.boost))]
+    if isinstance(parsed, wq.Or) and type(parsed) is wq.Or and parsed.boost == 1.0:
+        leaves: list[Leaf] = []
+        for child in parsed.children():
+            found = plain_leaves(child)
+            if found is None:
+                return None
+            leaves += found
+        return leaves
+    return None
+
+
+class _FieldPostings:
+    def __init__(self) -> None:
+        self.terms: dict[str, tuple[array, array]] = {}  # term -> (rows 'i', weights 'f')
+        self.lengths = array("i")  # per row, Whoosh's rounded token count
+        self.total_length = 0  # sum of exact token counts over live rows (Whoosh's field_length)
+
+
+class Postings:
+    """Rows of documents with their per-field postings; `scores(leaves)` ranks the live rows."""
+
+    def __init__(self) -> None:
+        self.fields = {name: _FieldPostings() for name in FIELD_BOOSTS}
+        self.photo_ids = array("q")  # row -> photo id
+        self.alive = bytearray()  # row -> 1 live, 0 dead
+        self.row_of: dict[int, int] = {}  # photo id -> its live row
+        self._exact_lengths: dict[str, array] = {name: array("i") for name in FIELD_BOOSTS}
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    @property
+    def dead(self) -> int:
+        return len(self.photo_ids) - len(self.row_of)
+
+    def add(self, docs: Iterable[IndexDoc]) -> None:
+        """Index documents; a photo already here is replaced (its old row dies)."""
+        for doc in docs:
+            self.remove([doc.photo_id])
+            row = len(self.photo_ids)
+            self.photo_ids.append(doc.photo_id)
+            self.alive.append(1)
+            self.row_of[doc.photo_id] = row
+            for name, postings in self.fields.items():
+                tokens = field_tokens(name, doc)
+                postings.lengths.append(byte_to_length(length_to_byte(len(tokens))) if tokens else 0)
+                self._exact_lengths[name].append(len(tokens))
+                postings.total_length += len(tokens)
+                boost = FIELD_BOOSTS[name]
+                for term, tf in Counter(tokens).items():
+                    found = postings.terms.get(term)
+                    if found is None:
+                        found = postings.terms[term] = (array("i"), array("f"))
+                    found[0].append(row)
+                    found[1].append(tf * boost)
+
+    def remove(self, photo_ids: Iterable[int]) -> None:
+        for photo_id in photo_ids:
+            row = self.row_of.pop(photo_id, None)
+            if row is not None:
+                self.alive[row] = 0
+                for name, postings in self.fields.items():
+                    postings.total_length -= self._exact_lengths[name][row]
+
+    def scores(self, leaves: list[Leaf]) -> tuple[np.ndarray, np.ndarray]:
+        """(photo ids, BM25F scores) of the live rows that match any leaf, in row order."""
+        n_rows = len(self.photo_ids)
+        live_count = len(self.row_of)
+        if not n_rows or not live_count or not leaves:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        alive = np.frombuffer(self.alive, np.uint8).astype(bool)
+        total = np.zeros(n_rows, np.float64)
+        for field, term, boost in leaves:
+            postings = self.fields.get(field)
+            found = postings.terms.get(term) if postings is not None else None
+            if found is None:
+                continue
+            rows = np.frombuffer(found[0], np.int32)
+            weights = np.frombuffer(found[1], np.float32).astype(np.float64)
+            live = alive[rows]
+            rows, weights = rows[live], weights[live]
+            if not len(rows):
+                continue
+            idf = log(live_count / (len(rows) + 1)) + 1
+            avg = postings.total_length / live_count or 1.0
+            lengths = np.frombuffer(postings.lengths, np.int32)[rows]
+            total[rows] += boost * idf * weights * (K1 + 1) / (weights + K1 * (1 - B + B * lengths / avg))
+        hit = np.flatnonzero(total > 0)
+        return np.frombuffer(self.photo_ids, np.int64)[hit].copy(), total[hit].astype(np.float32)
+
+
+class ProfilePostings:
+    """Every profile's `Postings`, following the database's change log. `document(photo)` builds a photo's
+    index document (services/ingest.index_doc: it knows the labels' plain nouns, which storage does not)."""
+
+    def __init__(self, db: Database, document: Callable[[Photo], IndexDoc]) -> None:
+        self.db = db
+        self.document = document
+        self._profiles: dict[int, Postings] = {}
+        self._position = 0  # the newest change applied to every loaded profile
+        self._lock = threading.Lock()
+
+    def scores(self, profile_id: int, leaves: list[Leaf]) -> tuple[np.ndarray, np.ndarray]:
+        """(photo ids, BM25F scores) of the profile's photos that match; up to date with the database."""
+        with self._lock:  # also keeps the arrays still while numpy reads them
+            return self._get(profile_id).scores(leaves)
+
+    def warm(self, profile_id: int) -> None:
+        with self._lock:
+            self._get(profile_id)
+
+    def _get(self, profile_id: int) -> Postings:
+        self._follow()
+        postings = self._profiles.get(profile_id)
+        if postings is None or postings.dead > COMPACT_DEAD_SHARE * max(len(postings.photo_ids), 1):
+            postings = self._profiles[profile_id] = self._load(profile_id)
+        return postings
+
+    def forget(self) -> None:
+        with self._lock:
+            self._profiles.clear()
+
+    def _newest_change(self) -> int:
+        with self.db.session() as session:
+            return session.scalar(select(func.max(PhotoChange.id))) or 0
+
+    def _load(self, profile_id: int) -> Postings:
+        """Read one profile's visible photos (changes after `_position` are applied by the next `_follow`)."""
+        postings = Postings()
+        if not self._profiles:
+            self._position = self._newest_change()
+        last_id = 0
+        while True:
+            with self.db.session() as session:
+                photos = session.scalars(
+                    select(Photo).where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None),
+                                        Photo.id > last_id)
+                    .options(selectinload(Photo.description)).order_by(Photo.id).limit(READ_CHUNK)
+                ).all()
+                postings.add(self.document(photo) for photo in photos)
+            if len(photos) < READ_CHUNK:
+                return postings
+            last_id = photos[-1].id
+
+    def _follow(self) -> None:
+        """Apply the changes logged since the last query to the loaded profiles."""
+        if not self._profiles:
+            return
+        with self.db.session() as session:
+            rows = session.execute(
+                select(PhotoChange.id, PhotoChange.photo_id).where(PhotoChange.id > self._position)).all()
+            if not rows:
+                return
+            newest = max(change_id for change_id, _ in rows)
+            changed = sorted({photo_id for _, photo_id in rows})
+            docs = {}
+            for start in range(0, len(changed), READ_CHUNK):
+                photos = session.scalars(
+                    select(Photo).where(Photo.id.in_(changed[start : start + READ_CHUNK]))
+                    .options(selectinload(Photo.description))
+                ).all()
+                docs.update({p.id: (p.profile_id, self.document(p)) for p in photos if p.deleted_at is None})
+        for postings in self._profiles.values():
+            postings.remove(changed)
+        for profile_id, doc in docs.values():
+            if profile_id in self._profiles:
+                self._profiles[profile_id].add([doc])
+        self._position = max(self._position, newest)
