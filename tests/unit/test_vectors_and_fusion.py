@@ -42,6 +42,13 @@ def test_strong_uses_the_cutoff_and_falls_back_to_text_hits_without_models():
     assert strong(no_models, np.array([0.2, 0.0]), 0.45).tolist() == [True, False]
 
 
+def test_a_sure_label_with_the_querys_meaning_is_a_match_below_the_cutoff():
+    c = candidates([1, 2, 3], [1.0, None, None], [0.23, 0.32, 0.2], label=[0.9, 0.1, None])
+    fused = weighted(c, FusionConfig())
+    assert fused[0] < 0.45  # one word ("espresso") is far from any photo in the joint space
+    assert strong(c, fused, 0.45, label_cutoff=0.6).tolist() == [True, False, False]
+
+
 def test_rrf_ranks_each_component_with_ties_by_id():
     c = candidates([5, 3, 9], [1.0, 1.0, None], [0.2, 0.9, 0.9])
     scores = rrf(c, k=60)

@@ -42,6 +42,7 @@ from photosearch.errors import InvalidInput, NotFound
 from photosearch.services.ingest import index_doc
 from photosearch.services.library import photo_summary, profile_by_name
 from photosearch.services.relevance import (
+    LABEL_MATCH,
     LABEL_MEANING_MIN_PROB,
     LABEL_MEANING_MIN_SIM,
     RELEVANCE_CUTOFF,
@@ -52,6 +53,7 @@ from photosearch.services.relevance import (
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, matched_stems, stems
 from photosearch.storage.models import Photo, Profile
+from photosearch.storage.postings import ProfilePostings, plain_leaves
 from photosearch.storage.vectors import NO_DATE, VectorStore, VectorView
 from photosearch.text.label_meaning import LabelMeaning, label_arrays
 
@@ -63,14 +65,16 @@ QUERY_CACHE = 10_000  # query vectors kept
 
 @dataclass
 class FusionConfig:
-    """Chosen on the Flickr8k dev split (docs/search-eval-dev.md). Weighted beats RRF (k=60 ranks below the 12
-    weightings listed there). The MiniLM caption similarity adds nothing on top of the joint space (weight 0;
-    computed and shown for the returned page only). BM25 at 0.1 is the dev optimum for sentence queries, but
-    then a one-word label query ("espresso" on the demo photos) loses to loose semantic matches (coffee 0.23 +
-    0.10 vs cat 0.32), so BM25 keeps 0.2: dev R@1/5/10 0.216/0.515/0.668 (0.231/0.529/0.682 at 0.1)."""
+    """Chosen on the Flickr8k dev split (docs/search-eval-dev.md: a grid over BM25, caption and label-meaning
+    weights). Weighted beats RRF (k=60 ranks below the 12 weightings listed there). The MiniLM caption
+    similarity adds nothing on top of the joint space (weight 0; computed and shown for the returned page
+    only). BM25 at 0.1 is the dev optimum; it once lost one-word label queries ("espresso" on the demo photos)
+    to loose semantic matches, which label meaning now wins back (the espresso photo's label scores its
+    meaning). Label meaning 0.1 is within 0.002 of the dev optimum (0.05) and is what carries label words and
+    their categories ("a kitten", "a large bird") on real photos (docs/search-eval-real.md)."""
 
     method: str = "weighted"
-    w_text: float = 0.2
+    w_text: float = 0.1
     w_semantic: float = 1.0
     w_caption: float = 0.0
     w_label: float = 0.1  # label meaning: query vs the labels' plain nouns (text/label_meaning.py)
@@ -126,12 +130,14 @@ def fuse(c: Candidates, fusion: FusionConfig) -> np.ndarray:
     return rrf(c, fusion.rrf_k) if fusion.method == "rrf" else weighted(c, fusion)
 
 
-def strong(c: Candidates, scores: np.ndarray, cutoff: float) -> np.ndarray:
-    """bool per candidate: a real match, i.e. the fused score reaches the calibrated cut-off. Without the
-    semantic models (nothing to calibrate against) a full-text hit is the evidence."""
+def strong(c: Candidates, scores: np.ndarray, cutoff: float, label_cutoff: float = LABEL_MATCH) -> np.ndarray:
+    """bool per candidate: a real match, i.e. the fused score reaches the calibrated cut-off, or the photo's
+    sure labels mean what the query says (label meaning alone reaches `label_cutoff`: "espresso" on a photo
+    labelled espresso 90 %, whose joint-space similarity to one word is low). Without the semantic models
+    (nothing to calibrate against) a full-text hit is the evidence."""
     if np.isnan(c.semantic).all() and np.isnan(c.caption_semantic).all():
         return ~np.isnan(c.text)
-    return scores >= cutoff
+    return (scores >= cutoff) | (np.nan_to_num(c.label_meaning, nan=0.0) >= label_cutoff)
 
 
 def best(ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
@@ -202,6 +208,7 @@ class Searcher:
         self._models = models
         self.fusion = fusion or FusionConfig()
         self.vectors = VectorStore(db)
+        self.postings = ProfilePostings(db, lambda photo: index_doc(photo, photo.description))
         self._cache_lock = threading.Lock()
         # MiniLM vectors of recent queries: typing re-sends the same prefixes, and evaluation embeds in batches.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -226,16 +233,20 @@ class Searcher:
     _profile_id = profile_id  # older name
 
     def warm(self) -> None:
-        """Load what the first query would wait for: the query models, every profile's vectors, a searcher."""
+        """Load what the first query would wait for: the query models, the label words' vectors, and every
+        profile's vectors, postings, vocabulary and label arrays, and a Whoosh searcher."""
         models = self._models()
         if models is not None and models.text_embedder is not None:
             self.embed_queries(["a photo"])
             if models.retrieval is not None:
                 models.retrieval.text_vectors(self.embed_queries(["a photo"]))
+            self.label_meaning()
         with self.db.session() as session:
             profile_ids = list(session.scalars(select(Profile.id)))
         for profile_id in profile_ids:
             self.vectors.get(profile_id)
+            self.postings.warm(profile_id)
+            self.texts.get(profile_id)
             self.index.top(profile_id, "photo", limit=1)
 
     # -- query vectors -------------------------------------------------------------------------------
@@ -279,14 +290,24 @@ class Searcher:
         Large profiles: the BM25 hits plus the SHORTLIST photos nearest in the sign-bit sketch, scored exactly.
         `caption` (default: only when its fusion weight is not 0) also fills caption_semantic for all of them.
         """
-        hit_ids, hit_scores = self.index.top(profile_id, query, limit=TEXT_CANDIDATES, taken_after=after,
-                                             taken_before=before)
-        hit_ids = np.asarray(hit_ids, np.int64)
-        hit_scores = np.asarray(hit_scores, np.float32)
+        leaves = plain_leaves(self.index.parse(query))
+        if leaves is None:  # syntax only Whoosh answers (a "phrase", NOT, ...): its own top hits
+            hit_ids, hit_scores = self.index.top(profile_id, query, limit=TEXT_CANDIDATES, taken_after=after,
+                                                 taken_before=before)
+            hit_ids, hit_scores = np.asarray(hit_ids, np.int64), np.asarray(hit_scores, np.float32)
+        else:  # plain words: the same BM25F from the posting arrays (storage/postings.py)
+            hit_ids, hit_scores = self.postings.scores(profile_id, leaves)
         vectors = self.vectors.get(profile_id)  # read after the hits: it knows every photo they name
         hit_rows = vectors.positions(hit_ids)
-        found = hit_rows >= 0  # the index still holds deleted photos until they are purged
+        found = hit_rows >= 0  # the Whoosh index still holds deleted photos until they are purged
+        if leaves is not None and (after or before):
+            in_range = vectors.in_range(after, before)
+            if in_range is not None:
+                found &= in_range[np.maximum(hit_rows, 0)]
         hit_ids, hit_scores, hit_rows = hit_ids[found], hit_scores[found], hit_rows[found]
+        if len(hit_ids) > TEXT_CANDIDATES:  # the best BM25 hits, as Whoosh's top-N
+            keep = best(hit_ids, hit_scores.astype(np.float64), TEXT_CANDIDATES)
+            hit_ids, hit_scores, hit_rows = hit_ids[keep], hit_scores[keep], hit_rows[keep]
         minilm, joint = self._query_vectors_for(query)
         if caption is None:
             caption = self.fusion.w_caption != 0 or (self.fusion.method == "rrf")
