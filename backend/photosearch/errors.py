@@ -17,22 +17,49 @@ class PhotosearchError(Exception):
         self.message = message
 
 
-def _error(name: str, status: int, doc: str) -> type[PhotosearchError]:
-    """A `PhotosearchError` subclass answered with HTTP `status`: the kinds differ only in that and their doc,
-    so they are one table below rather than ten class bodies."""
-    return type(name, (PhotosearchError,), {"status": status, "__doc__": doc, "__module__": __name__})
+class InvalidInput(PhotosearchError):
+    """The request, or data it names, is wrong; the message says how."""
+    status = 400
 
 
-# name = _error(name, HTTP status, what it means)
-InvalidInput = _error("InvalidInput", 400, "The request, or data it names, is wrong; the message says how.")
-Unauthorized = _error("Unauthorized", 401, "No API token, or a wrong one.")
-Forbidden = _error("Forbidden", 403, "Not allowed (a folder outside the allowed roots, a link out of them).")
-NotFound = _error("NotFound", 404, "No such profile, photo, job or file.")
-Conflict = _error("Conflict", 409, "Not now: the state forbids it (a name taken, a job already finished).")
-TooLarge = _error("TooLarge", 413, "Over a size limit.")
-FetchError = _error("FetchError", 422, "A photo could not be fetched (network, refused destination, limits).")
-ImageError = _error("ImageError", 422, "Bytes that are not a usable image (truncated, not an image, too many pixels).")
-ModelError = _error("ModelError", 500, "Weights missing or incompatible.")
+class Unauthorized(PhotosearchError):
+    """No API token, or a wrong one."""
+    status = 401
+
+
+class Forbidden(PhotosearchError):
+    """Not allowed (a folder outside the allowed roots, a link out of them)."""
+    status = 403
+
+
+class NotFound(PhotosearchError):
+    """No such profile, photo, job or file."""
+    status = 404
+
+
+class Conflict(PhotosearchError):
+    """Not now: the state forbids it (a name taken, a job already finished)."""
+    status = 409
+
+
+class TooLarge(PhotosearchError):
+    """Over a size limit."""
+    status = 413
+
+
+class FetchError(PhotosearchError):
+    """A photo could not be fetched (network, refused destination, limits)."""
+    status = 422
+
+
+class ImageError(PhotosearchError):
+    """Bytes that are not a usable image (truncated, not an image, too many pixels)."""
+    status = 422
+
+
+class ModelError(PhotosearchError):
+    """Weights missing or incompatible."""
+    status = 500
 
 
 class DiskFull(PhotosearchError):
