@@ -9,7 +9,7 @@
    text, the joint-space similarity, the MiniLM caption similarity, label meaning; every photo scored exactly)
    and the pure ranking functions of services/search.py (`fuse`, `rank_of`) rank the 1,000 photos by
    (a) BM25 only, (b) semantic only (joint space), (c) caption-semantic only, (d) label meaning only,
-   (e) the app's hybrid fusion.
+   (e) the app's hybrid fusion, in the app's order (the matches first: `ranking`).
    A photo a ranking leaves out (no BM25 hit) counts at the bottom of the list.
 4. R@K = share of queries whose photo is in the top K; median rank (1 = first).
 `--tune` also grid-searches the fusion weights / RRF on this split (use it on dev, never on test).
@@ -28,7 +28,7 @@ from tqdm import tqdm
 from photosearch.config import Settings
 from photosearch.research import command_line, report_footer, write_report
 from photosearch.services import Services
-from photosearch.services.search import Candidates, FusionConfig, fuse, rank_of, strong
+from photosearch.services.search import Candidates, FusionConfig, fuse, rank_of, ranking, strong
 from photosearch.storage.models import Photo, Profile
 from photosearch.vision.captioner.dataset import read_split
 
@@ -105,7 +105,7 @@ def evaluate(options: EvalSearchOptions) -> dict:
         components.append((target, candidates))
 
     def fused_ranks(fusion: FusionConfig) -> list[int]:
-        return [rank_of(target, c.ids, fuse(c, fusion), total) for target, c in components]
+        return [rank_of(target, c.ids, app_order(c, fusion, searcher.cutoff), total) for target, c in components]
 
     def component_ranks(name: str) -> list[int]:
         return [rank_of(target, c.ids, c.component(name).astype(np.float64), total) for target, c in components]
@@ -132,6 +132,12 @@ def evaluate(options: EvalSearchOptions) -> dict:
         cutoffs = cutoff_table(searcher.fusion, components, off_topic)
         _write_cutoffs(options, cutoffs, total, len(queries))
     return {"table": table, "tuning": tuning, "cutoffs": cutoffs}
+
+
+def app_order(c: Candidates, fusion: FusionConfig, cutoff: float) -> np.ndarray:
+    """Scores whose order is the app's: fused, with the matches first (services/search.py `ranking`)."""
+    fused = fuse(c, fusion)
+    return ranking(c, fused, strong(c, fused, cutoff))
 
 
 def _describe(f: FusionConfig) -> str:
@@ -257,10 +263,11 @@ def evaluate_real(photos_dir: Path, queries_file: Path, data_dir: Path | None, o
         for item in queries:
             c = candidates[item["q"]]
             scores, ids = fuse(c, fusion), c.ids
-            targets = [by_name[n] for n in item["photos"] if n in by_name]
-            best_rank = min(rank_of(t, ids, scores, len(by_name)) for t in targets)
-            ranks.append(best_rank)
             is_match = strong(c, scores, searcher.cutoff)
+            targets = [by_name[n] for n in item["photos"] if n in by_name]
+            order = ranking(c, scores, is_match)
+            best_rank = min(rank_of(t, ids, order, len(by_name)) for t in targets)
+            ranks.append(best_rank)
             match_counts.append(int(is_match.sum()))
             relevant_matched.append(bool(np.isin(ids[is_match], targets).any()))
             if fusion is app:

@@ -140,6 +140,15 @@ def strong(c: Candidates, scores: np.ndarray, cutoff: float, label_cutoff: float
     return (scores >= cutoff) | (np.nan_to_num(c.label_meaning, nan=0.0) >= label_cutoff)
 
 
+MATCHES_FIRST = 100.0  # above any fused score: `ranking` puts every match before every weaker result
+
+
+def ranking(c: Candidates, fused: np.ndarray, is_match: np.ndarray) -> np.ndarray:
+    """The order the app shows, as one score per candidate: the matches first, each group by fused score (a
+    photo that is a match by its labels alone ranks above weaker results with a higher fused score)."""
+    return fused + MATCHES_FIRST * is_match
+
+
 def best(ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     """Positions of the k best candidates, best first; equal scores in photo-id order. O(C + k log k)."""
     if k <= 0 or not len(ids):
@@ -366,7 +375,7 @@ class Searcher:
         candidates, scores = self.rank(profile_id, plan.search_text, after=after, before=before)
         is_match = strong(candidates, scores, self.cutoff)
         if sort == "best":
-            page = best(candidates.ids, scores, offset + limit)[offset:]
+            page = best(candidates.ids, ranking(candidates, scores, is_match), offset + limit)[offset:]
         else:  # the matches by date, then the weaker results by date
             dated = by_date(candidates.ids, self.vectors.get(profile_id), newest=sort == "newest")
             page = np.concatenate([dated[is_match[dated]], dated[~is_match[dated]]])[offset:offset + limit]
