@@ -106,7 +106,7 @@ def test_profile_postings_follow_the_database(services):
         a = _photo(session, p, 1, "a dog on the beach")
         b = _photo(session, p, 2, "a cat on a sofa")
         other = _photo(session, q, 3, "a dog in the snow")
-    follower = ProfilePostings(services.db, lambda photo: index_doc(photo, photo.description))
+    follower = ProfilePostings(services.db, lambda row: index_doc(row, row))
     dog = [("caption", "dog", 1.0)]
     assert follower.scores(p, dog)[0].tolist() == [a]
     assert follower.scores(q, dog)[0].tolist() == [other]

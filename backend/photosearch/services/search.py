@@ -217,7 +217,7 @@ class Searcher:
         self._models = models
         self.fusion = fusion or FusionConfig()
         self.vectors = VectorStore(db)
-        self.postings = ProfilePostings(db, lambda photo: index_doc(photo, photo.description))
+        self.postings = ProfilePostings(db, lambda row: index_doc(row, row))  # the row has both's columns
         self._cache_lock = threading.Lock()
         # MiniLM vectors of recent queries: typing re-sends the same prefixes, and evaluation embeds in batches.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -255,7 +255,7 @@ class Searcher:
         for profile_id in profile_ids:
             self.vectors.get(profile_id)
             self.postings.warm(profile_id)
-            self.texts.get(profile_id)
+            self.texts.get(profile_id, self.vectors.get(profile_id).stamp)
             self.index.top(profile_id, "photo", limit=1)
 
     # -- query vectors -------------------------------------------------------------------------------
@@ -347,7 +347,7 @@ class Searcher:
             if matrix is not None:
                 caption_sem = (matrix[rows] @ minilm).astype(np.float32)
         ids = vectors.ids[rows]
-        label_meaning = self._label_scores(profile_id, ids, minilm) if joint is not None else None
+        label_meaning = self._label_scores(vectors, ids, minilm) if joint is not None else None
         return Candidates(ids, text, semantic, caption_sem, _nan(n) if label_meaning is None else label_meaning)
 
     def rank(self, profile_id: int, query: str, after: datetime | None = None,
@@ -367,7 +367,7 @@ class Searcher:
         if not 0 <= offset <= 100_000:
             raise InvalidInput("offset must be between 0 and 100000")
         profile_id = self.profile_id(profile)
-        plan = plan_query(query, self.texts.get(profile_id).vocabulary)
+        plan = plan_query(query, self.texts.get(profile_id, self.vectors.get(profile_id).stamp).vocabulary)
         answer = {"query": query, "searched_for": plan.search_text, "did_you_mean": plan.did_you_mean,
                   "notice": plan.notice, "cutoff": self.cutoff}
         if plan.search_text is None:  # nothing we can read: say so rather than rank the collection by noise
@@ -438,7 +438,7 @@ class Searcher:
             self._label_meaning = LabelMeaning(models.text_embedder.embed)
         return self._label_meaning if self._label_meaning.available else None
 
-    def _label_scores(self, profile_id: int, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray | None:
+    def _label_scores(self, vectors: VectorView, ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray | None:
         """Label meaning of each photo of `ids` (NaN where its labels are unknown); None without the table."""
         meaning = self.label_meaning()
         if meaning is None:
@@ -446,7 +446,7 @@ class Searcher:
         classes = meaning.class_scores(query_vector)
         if classes is None:
             return None
-        texts = self.texts.get(profile_id)
+        texts = self.texts.get(vectors.profile_id, vectors.stamp)
         rows = texts.label_rows(ids)
         safe = np.maximum(rows, 0)
         scores = meaning.photo_scores(classes, texts.label_index[safe], texts.label_prob[safe])

@@ -31,14 +31,13 @@ from collections.abc import Callable, Iterable
 from math import log
 
 import numpy as np
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Row, Select, and_, func, select
 from whoosh import query as wq
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_BOOSTS, IndexDoc, stems
-from photosearch.storage.models import Photo, PhotoChange
+from photosearch.storage.models import Description, Photo, PhotoChange
 
 B = 0.75  # whoosh.scoring.BM25F defaults, which PhotoIndex uses
 K1 = 1.2
@@ -153,11 +152,21 @@ class Postings:
         return np.frombuffer(self.photo_ids, np.int64)[hit].copy(), total[hit].astype(np.float32)
 
 
-class ProfilePostings:
-    """Every profile's `Postings`, following the database's change log. `document(photo)` builds a photo's
-    index document (services/ingest.index_doc: it knows the labels' plain nouns, which storage does not)."""
+# What a photo's index document is made of: only these columns are read (not the attention maps or vectors).
+TEXT_COLUMNS = (Photo.id, Photo.profile_id, Photo.deleted_at, Photo.poster_caption, Photo.hashtags, Photo.taken_at,
+                Photo.created_at, Description.caption, Description.alternatives, Description.labels)
 
-    def __init__(self, db: Database, document: Callable[[Photo], IndexDoc]) -> None:
+
+def _text_rows(where: object) -> Select:
+    return select(*TEXT_COLUMNS).outerjoin(Description, Description.photo_id == Photo.id).where(where)
+
+
+class ProfilePostings:
+    """Every profile's `Postings`, following the database's change log. `document(row)` builds a photo's index
+    document from a row of TEXT_COLUMNS (services/ingest.index_doc, which reads them as attributes: it knows
+    the labels' plain nouns, which storage does not)."""
+
+    def __init__(self, db: Database, document: Callable[[Row], IndexDoc]) -> None:
         self.db = db
         self.document = document
         self._profiles: dict[int, Postings] = {}
@@ -196,15 +205,14 @@ class ProfilePostings:
         last_id = 0
         while True:
             with self.db.session() as session:
-                photos = session.scalars(
-                    select(Photo).where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None),
-                                        Photo.id > last_id)
-                    .options(selectinload(Photo.description)).order_by(Photo.id).limit(READ_CHUNK)
+                rows = session.execute(
+                    _text_rows(and_(Photo.profile_id == profile_id, Photo.deleted_at.is_(None), Photo.id > last_id))
+                    .order_by(Photo.id).limit(READ_CHUNK)
                 ).all()
-                postings.add(self.document(photo) for photo in photos)
-            if len(photos) < READ_CHUNK:
+            postings.add(self.document(row) for row in rows)
+            if len(rows) < READ_CHUNK:
                 return postings
-            last_id = photos[-1].id
+            last_id = rows[-1].id
 
     def _follow(self) -> None:
         """Apply the changes logged since the last query to the loaded profiles."""
@@ -219,11 +227,8 @@ class ProfilePostings:
             changed = sorted({photo_id for _, photo_id in rows})
             docs = {}
             for start in range(0, len(changed), READ_CHUNK):
-                photos = session.scalars(
-                    select(Photo).where(Photo.id.in_(changed[start : start + READ_CHUNK]))
-                    .options(selectinload(Photo.description))
-                ).all()
-                docs.update({p.id: (p.profile_id, self.document(p)) for p in photos if p.deleted_at is None})
+                found = session.execute(_text_rows(Photo.id.in_(changed[start : start + READ_CHUNK]))).all()
+                docs.update({r.id: (r.profile_id, self.document(r)) for r in found if r.deleted_at is None})
         for postings in self._profiles.values():
             postings.remove(changed)
         for profile_id, doc in docs.values():

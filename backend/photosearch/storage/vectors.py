@@ -22,6 +22,7 @@ exactly from int8 codes. See docs/performance.md for its recall against the exac
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from photosearch.storage.models import Description, Photo
 NO_DATE = np.iinfo(np.int64).min  # taken_at unknown: outside every date range
 RECOUNT_S = 2.0  # how stale a removal may be before the matrix is read again
 READ_CHUNK = 20_000  # rows per database read while loading
+_GENERATIONS = itertools.count(1)
 ANN_THRESHOLD = 50_000  # photos from which a profile is searched through the bit sketch first
 
 
@@ -87,6 +89,7 @@ class ProfileVectors:
     dim: int = 0
     counted_at: float = 0.0
     deleted: tuple = (0, None)  # (count, latest deleted_at) of the profile's deleted photos when read
+    generation: int = field(default_factory=lambda: next(_GENERATIONS))  # a new one per full read
     bits_lock: threading.Lock = field(default_factory=threading.Lock)  # faiss: no search during an add
 
     def __len__(self) -> int:
@@ -105,7 +108,7 @@ class ProfileVectors:
             image=None if self._image is None else self._image.data[:n],
             codes=None if self._codes is None else self._codes.data[:n],
             scale=None if self._scale is None else self._scale.data[:n],
-            bits=self._bits, bits_lock=self.bits_lock,
+            bits=self._bits, bits_lock=self.bits_lock, stamp=(self.generation, n),
         )
 
     def append(self, ids: list[int], dated: list[int], image: list[bytes | None]) -> None:
@@ -156,6 +159,10 @@ class VectorView:
     scale: np.ndarray | None  # float32 [N]
     bits: object | None  # faiss.IndexBinaryFlat; may already hold rows appended after this view
     bits_lock: threading.Lock | None = None
+    # Changes whenever the visible photos change (a full read or an append): caches of per-photo data derived
+    # from the same rows (services/relevance.py's vocabulary and label arrays) key on it instead of asking
+    # the database again.
+    stamp: tuple = ()
 
     def __len__(self) -> int:
         return len(self.ids)
