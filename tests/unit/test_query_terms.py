@@ -76,19 +76,27 @@ def test_reasons_in_plain_words() -> None:
 
 def test_label_meaning_weights_labels_by_probability() -> None:
     # three classes' words embedded as unit vectors; the query is close to class 1's noun
-    meaning = LabelMeaning(lambda texts: np.eye(len(texts), 4, dtype=np.float32))
+    meaning = LabelMeaning(lambda texts: np.eye(len(texts), 5, dtype=np.float32))
     from photosearch.text.label_meaning import ClassWords
 
-    meaning._words = ClassWords(["cat", "animal", "bird"], np.array([0, 2]), np.array([[1], [1]]))
-    meaning._matrix = np.eye(3, 4, dtype=np.float32)
+    # class 0: name "tabby", noun "cat", category "animal"; class 1: name "crane", noun "bird", category "animal"
+    meaning._words = ClassWords(["cat", "animal", "bird", "tabby", "crane"], np.array([3, 4]), np.array([0, 2]),
+                                np.array([[1], [1]]))
+    meaning._matrix = np.eye(5, 5, dtype=np.float32)
     meaning._ready = True
-    query = np.array([0.0, 0.0, 1.0, 0.0], np.float32)  # "bird"
+    query = np.array([0.0, 0.0, 1.0, 0.0, 0.0], np.float32)  # "bird"
     classes = meaning.class_scores(query)
     assert classes.tolist() == [0.0, 1.0]
     index = np.array([[1, 0], [0, -1]])
     prob = np.array([[0.8, 0.2], [0.9, 0.0]], np.float32)
     assert meaning.photo_scores(classes, index, prob).tolist() == pytest.approx([0.8, 0.0])
     assert meaning.best_words(query, 1) == ("bird", 1.0)
+    # the class's own name counts like its noun: "tabby" (whose WordNet noun is "cat") meets class 0
+    tabby = np.array([0.0, 0.0, 0.0, 1.0, 0.0], np.float32)
+    assert meaning.class_scores(tabby).tolist() == [1.0, 0.0]
+    assert meaning.best_words(tabby, 0) == ("tabby", 1.0)
+    animal = np.array([0.0, 1.0, 0.0, 0.0, 0.0], np.float32)  # a category counts a little less
+    assert meaning.class_scores(animal).tolist() == pytest.approx([0.9, 0.9])
 
 
 def test_label_arrays_from_stored_labels() -> None:

@@ -4,10 +4,11 @@ The classifier names ImageNet classes the way taxonomists do ('Egyptian cat', 's
 plain nouns and everyday categories ('cat' / feline, animal; 'horse' / animal; 'eagle' / bird, animal) come from
 WordNet (`photosearch.vision.labels.label_nouns`). A query meets a photo's labels through MiniLM:
 
-    class_score(c) = max( cos(q, noun(c)),  HYPERNYM_WEIGHT * max_h cos(q, hypernym_h(c)) )
+    class_score(c) = max( cos(q, name(c)), cos(q, noun(c)),  HYPERNYM_WEIGHT * max_h cos(q, hypernym_h(c)) )
     label_meaning(p) = sum over the photo's top-5 labels l of  prob(l) * class_score(class(l))
 
-so "a kitten" meets 'tabby' (noun "cat"), "a large bird standing at the edge of the water" meets 'crane' and
+where name(c) is the class's own name ("ladybug", whose WordNet noun is "beetle"), so "a ladybug" meets
+'ladybug', "a kitten" meets 'tabby' (noun "cat"), "a large bird standing at the edge of the water" meets 'crane' and
 and 'bald eagle' (category "bird") and not 'pagoda', and a sure label counts more than a 3 % guess.
 Categories count a little less than the noun itself, so "a cat" prefers a cat to any other animal.
 
@@ -32,6 +33,7 @@ class ClassWords:
     """Every class's words as rows of one word matrix: noun[c] and up to H hypernyms (padded with -1)."""
 
     words: list[str]
+    name: np.ndarray  # int [1000] the class's own name, lowercased ("ladybug", "egyptian cat")
     noun: np.ndarray  # int [1000]
     hypernyms: np.ndarray  # int [1000, H], -1 = none
 
@@ -47,16 +49,19 @@ def class_words() -> ClassWords | None:
     def at(word: str) -> int:
         return vocab.setdefault(word, len(vocab))
 
-    nouns, hypers = [], []
+    from torchvision.models._meta import _IMAGENET_CATEGORIES
+
+    names, nouns, hypers = [], [], []
     for c in range(CLASSES):
         entry = label_nouns(c)
+        names.append(at(_IMAGENET_CATEGORIES[c].lower()))
         nouns.append(at(entry.noun))
         hypers.append([at(h) for h in entry.hypernyms])
     width = max(1, max(len(h) for h in hypers))
     hyper = np.full((CLASSES, width), -1, np.int64)
     for c, row in enumerate(hypers):
         hyper[c, : len(row)] = row
-    return ClassWords(list(vocab), np.array(nouns, np.int64), hyper)
+    return ClassWords(list(vocab), np.array(names, np.int64), np.array(nouns, np.int64), hyper)
 
 
 class LabelMeaning:
@@ -85,15 +90,16 @@ class LabelMeaning:
         return self._load()
 
     def class_scores(self, query_vector: np.ndarray) -> np.ndarray | None:
-        """float32 [1000]: how close the query is to each class's noun or (a little less) its categories."""
+        """float32 [1000]: how close the query is to each class's name or noun, or (a little less) its
+        categories."""
         if not self._load() or self._matrix.shape[1] != len(query_vector):
             return None
         sims = self._matrix @ np.asarray(query_vector, np.float32)  # [W]
         words = self._words
-        noun = sims[words.noun]
+        own = np.maximum(sims[words.name], sims[words.noun])
         padded = np.append(sims, -1.0).astype(np.float32)  # index -1 -> the appended -1.0
         hyper = padded[words.hypernyms].max(axis=1)
-        return np.maximum(noun, HYPERNYM_WEIGHT * hyper).astype(np.float32)
+        return np.maximum(own, HYPERNYM_WEIGHT * hyper).astype(np.float32)
 
     @staticmethod
     def photo_scores(class_scores: np.ndarray, label_index: np.ndarray, label_prob: np.ndarray) -> np.ndarray:
@@ -104,11 +110,12 @@ class LabelMeaning:
         return (gathered * label_prob).sum(axis=1).astype(np.float32)
 
     def best_words(self, query_vector: np.ndarray, class_index: int) -> tuple[str, float] | None:
-        """The class word (noun or category) closest to the query, with its similarity (for 'why')."""
+        """The class word (name, noun or category) closest to the query, with its similarity (for 'why')."""
         if not self._load():
             return None
         words = self._words
-        rows = [int(words.noun[class_index]), *[int(h) for h in words.hypernyms[class_index] if h >= 0]]
+        rows = [int(words.name[class_index]), int(words.noun[class_index]),
+                *[int(h) for h in words.hypernyms[class_index] if h >= 0]]
         sims = self._matrix[rows] @ np.asarray(query_vector, np.float32)
         best = int(np.argmax(sims))
         return words.words[rows[best]], float(sims[best])
