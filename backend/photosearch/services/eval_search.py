@@ -28,6 +28,7 @@ from tqdm import tqdm
 from photosearch.config import Settings
 from photosearch.research import command_line, report_footer, write_report
 from photosearch.services import Services
+from photosearch.services.relevance import LABEL_MATCH
 from photosearch.services.search import Candidates, FusionConfig, fuse, rank_of, ranking, strong
 from photosearch.storage.models import Photo, Profile
 from photosearch.vision.captioner.dataset import read_split
@@ -130,7 +131,8 @@ def evaluate(options: EvalSearchOptions) -> dict:
     if options.cutoff_out:
         off_topic = [searcher.candidates(profile_id, q, exhaustive=True) for q in OFF_TOPIC]
         cutoffs = cutoff_table(searcher.fusion, components, off_topic)
-        _write_cutoffs(options, cutoffs, total, len(queries))
+        label_rows = label_match_table(components, [(None, c) for c in off_topic])
+        _write_cutoffs(options, cutoffs, label_rows, total, len(queries))
     return {"table": table, "tuning": tuning, "cutoffs": cutoffs}
 
 
@@ -206,7 +208,37 @@ def cutoff_table(fusion: FusionConfig, components: list[tuple[int, Candidates]],
     return table
 
 
-def _write_cutoffs(options: EvalSearchOptions, rows: list[dict], photos: int, queries: int) -> None:
+LABEL_MATCHES = (0.4, 0.5, 0.6, 0.7)
+
+
+def label_match_table(found: list[tuple], off_topic: list[tuple]) -> list[dict]:
+    """For each threshold t: how many photos are matches on label meaning alone (>= t) per query, the share of
+    queries whose right photo(s) (`found`: (target id or ids, Candidates)) are among them, and the number per
+    off-topic query (`off_topic`: (None, Candidates))."""
+    rows = []
+    for t in LABEL_MATCHES:
+        counts, right = [], []
+        for target, c in found:
+            passing = c.ids[np.nan_to_num(c.label_meaning, nan=0.0) >= t]
+            counts.append(len(passing))
+            right.append(bool(np.isin(passing, target).any()))
+        off = [int((np.nan_to_num(c.label_meaning, nan=0.0) >= t).sum()) for _, c in off_topic]
+        rows.append({"t": t, "passing": float(np.mean(counts)), "right": float(np.mean(right)),
+                     "off_topic": float(np.mean(off)) if off else None})
+    return rows
+
+
+def _label_lines(rows: list[dict]) -> list[str]:
+    def off(r: dict) -> str:
+        return "-" if r["off_topic"] is None else f"{r['off_topic']:.1f}"
+
+    return ["| label meaning >= | photos passing per query | queries whose right photo passes | "
+            "off-topic: photos passing per query |", "|---|---|---|---|",
+            *[f"| {r['t']:.2f} | {r['passing']:.1f} | {r['right']:.2f} | {off(r)} |" for r in rows]]
+
+
+def _write_cutoffs(options: EvalSearchOptions, rows: list[dict], label_rows: list[dict], photos: int,
+                   queries: int) -> None:
     header = ("| cut-off | own photo is a match (recall) | matches per query: mean | median | queries with no "
               "match | precision, lower bound | off-topic queries with no match | off-topic matches: mean |\n"
               "|---|---|---|---|---|---|---|---|")
@@ -222,6 +254,9 @@ def _write_cutoffs(options: EvalSearchOptions, rows: list[dict], photos: int, qu
         "the cut-off. 'Precision, lower bound' counts only the caption's own photo as right: many other photos "
         "fit a caption such as 'a dog runs on the grass', so true precision is higher.", "",
         text, "",
+        f"A photo is also a match when its label meaning alone reaches {LABEL_MATCH} (services/relevance.py). "
+        "Photos that would pass on label meaning alone, per threshold:", "",
+        *_label_lines(label_rows), "",
         *report_footer(options.command or command_line()),
     ])
 
@@ -289,6 +324,9 @@ def evaluate_real(photos_dir: Path, queries_file: Path, data_dir: Path | None, o
         cut_lines.append(f"| {cutoff:.2f} | {np.mean(passed):.2f} | {np.mean(counts):.1f} | "
                          f"{np.mean([n == 0 for n in counts]):.2f} |")
     print("\n".join(cut_lines))
+    label_lines = _label_lines(label_match_table(
+        [([by_name[n] for n in item["photos"] if n in by_name], candidates[item["q"]]) for item in queries], []))
+    print("\n".join(label_lines))
     detail = ["| query | rank of the first right photo | matches |", "|---|---|---|",
               *[f"| {q} | {r} | {m} |" for q, r, m in per_query]]
     text = "\n".join([header, *lines])
@@ -297,6 +335,7 @@ def evaluate_real(photos_dir: Path, queries_file: Path, data_dir: Path | None, o
            f"{len(by_name)} real photos (docs/real-photos.json) as one profile through the app's pipeline; "
            f"{len(queries)} queries (docs/real-photo-queries.json), each with the photos that answer it. "
            f"Cut-off {searcher.cutoff}.", "", text, "", "The cut-off on these photos (app fusion):", "", *cut_lines, "",
+           f"Photos that would be matches on label meaning alone (the app uses {LABEL_MATCH}):", "", *label_lines, "",
            "Per query, as the app ranks:", "", *detail, "", *report_footer(command_line())]
     write_report(out or "docs/search-eval-real.md", doc)
     return rows
