@@ -254,7 +254,8 @@ def make_photos(sample_images: list[Image.Image]) -> Callable[..., list[Path]]:
     return make
 
 
-def _load_corpus_module() -> ModuleType:
+def load_corpus_module() -> ModuleType:
+    """tests/fixtures/make_bad_images.py as a module (also imported by tests/unit/test_imageio.py)."""
     if "make_bad_images" in sys.modules:
         return sys.modules["make_bad_images"]
     path = ROOT / "tests" / "fixtures" / "make_bad_images.py"
@@ -269,7 +270,7 @@ def _load_corpus_module() -> ModuleType:
 @pytest.fixture(scope="session")
 def bad_corpus(tmp_path_factory: pytest.TempPathFactory) -> list:
     """The bad/odd image corpus (tests/fixtures/make_bad_images.py) written once: [CorpusItem]."""
-    return _load_corpus_module().generate_corpus(tmp_path_factory.mktemp("bad-images"))
+    return load_corpus_module().generate_corpus(tmp_path_factory.mktemp("bad-images"))
 
 
 # ---------------------------------------------------------------------------------- local HTTP server

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import random
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import load_corpus_module
 from photosearch.errors import ImageError
 from photosearch.vision import imageio
 from photosearch.vision.imageio import (
@@ -22,18 +20,7 @@ from photosearch.vision.imageio import (
     sniff_image_type,
 )
 
-
-def _load_corpus_module():
-    path = Path(__file__).resolve().parents[1] / "fixtures" / "make_bad_images.py"
-    spec = importlib.util.spec_from_file_location("make_bad_images", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_bad_images"] = module  # dataclasses look their module up while being created
-    spec.loader.exec_module(module)
-    return module
-
-
-mbi = _load_corpus_module()
+mbi = load_corpus_module()  # tests/fixtures/make_bad_images.py (conftest loads it once)
 LIMIT = mbi.LIMIT
 NAMES = [entry[0] for entry in mbi._items()]
 
