@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import load_corpus_module
 from photosearch.errors import ImageError
 from photosearch.vision import imageio
 from photosearch.vision.imageio import (
@@ -20,7 +21,9 @@ from photosearch.vision.imageio import (
     sniff_image_type,
 )
 
-mbi = load_corpus_module()  # tests/fixtures/make_bad_images.py (conftest loads it once)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+import make_bad_images as mbi  # noqa: E402 - the corpus generator; conftest's loader finds this same module
+
 LIMIT = mbi.LIMIT
 NAMES = [entry[0] for entry in mbi._items()]
 
