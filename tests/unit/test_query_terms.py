@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from photosearch.services.relevance import plan_query, reasons
+from photosearch.services.relevance import is_keyword, plan_query, reasons
 from photosearch.text.label_meaning import LabelMeaning, label_arrays
 from photosearch.text.query_terms import correct, correct_word, english_words, has_usable_words
 
@@ -104,3 +104,8 @@ def test_label_arrays_from_stored_labels() -> None:
                                 [{"label": "x", "score": 0.5, "index": 7}], []])
     assert index[0, 0] == 281 and index[0, 1] == -1 and index[1, 0] == 7 and (index[2] == -1).all()
     assert prob[0, 0] == pytest.approx(0.6) and prob[0, 1] == 0
+
+
+def test_a_keyword_is_one_word_as_the_index_reads_it() -> None:
+    assert is_keyword("espresso") and is_keyword("a dog") and is_keyword("Dogs!")
+    assert not is_keyword("a dog on the beach") and not is_keyword("the") and not is_keyword("egyptian cat")

@@ -49,6 +49,13 @@ def test_a_sure_label_with_the_querys_meaning_is_a_match_below_the_cutoff():
     assert strong(c, fused, 0.45, label_cutoff=0.6).tolist() == [True, False, False]
 
 
+def test_a_one_word_query_matches_the_photos_whose_texts_contain_it():
+    c = candidates([1, 2, 3], [2.0, 1.0, None], [0.25, 0.2, 0.3])
+    fused = weighted(c, FusionConfig())
+    assert strong(c, fused, 0.45).tolist() == [False, False, False]  # a sentence needs the cut-off
+    assert strong(c, fused, 0.45, keyword=True).tolist() == [True, True, False]
+
+
 def test_rrf_ranks_each_component_with_ties_by_id():
     c = candidates([5, 3, 9], [1.0, 1.0, None], [0.2, 0.9, 0.9])
     scores = rrf(c, k=60)

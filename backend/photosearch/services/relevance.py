@@ -4,9 +4,9 @@ why each photo matched, in plain words.
 - **Query plan** (`plan_query`): a query without usable words ("猫", "🚀") gets a notice and no results; a query
   whose unknown words are typos of the collection's words ("astronot") is searched as corrected
   ("astronaut"), and the correction is offered as "did you mean".
-- **Matches** (`RELEVANCE_CUTOFF`, `LABEL_MATCH`): results whose fused score reaches the cut-off, or whose
-  sure labels alone mean what the query says, are `strong` matches; the rest are weaker results a client
-  folds away. The cut-off is calibrated on the Flickr8k dev split
+- **Matches** (`RELEVANCE_CUTOFF`, `LABEL_MATCH`, `is_keyword`): results whose fused score reaches the cut-off,
+  whose sure labels alone mean what the query says, or whose texts contain a one-word query, are `strong`
+  matches; the rest are weaker results a client folds away. The cut-off is calibrated on the Flickr8k dev split
   (docs/search-cutoff.md: for each threshold, the share of queries whose photo passes it, how many photos pass
   on average, and how many off-topic queries get no match at all).
 - **Reasons** (`reasons`): "espresso (in labels, 90 %)", "'dog', 'beach' in the description", "#paris in your
@@ -63,9 +63,11 @@ def plan_query(query: str, vocabulary: Counter[str] | dict[str, int]) -> QueryPl
     return QueryPlan(query, query)
 
 
-def strong(scores: np.ndarray, cutoff: float = RELEVANCE_CUTOFF) -> np.ndarray:
-    """bool per result: a real match."""
-    return np.asarray(scores) >= cutoff
+def is_keyword(query: str) -> bool:
+    """One word as the index reads it (stop words aside: "a dog", "espresso"). For such a query a photo whose
+    texts contain the word is a match: one word is far from every photo in the joint image-text space, so the
+    fused cut-off, calibrated on sentences, would turn away the very photos that say it."""
+    return len(set(stems(query))) == 1
 
 
 # -- reasons -------------------------------------------------------------------------------------------

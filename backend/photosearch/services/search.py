@@ -47,6 +47,7 @@ from photosearch.services.relevance import (
     LABEL_MEANING_MIN_SIM,
     RELEVANCE_CUTOFF,
     ProfileTexts,
+    is_keyword,
     plan_query,
     reasons,
 )
@@ -130,14 +131,17 @@ def fuse(c: Candidates, fusion: FusionConfig) -> np.ndarray:
     return rrf(c, fusion.rrf_k) if fusion.method == "rrf" else weighted(c, fusion)
 
 
-def strong(c: Candidates, scores: np.ndarray, cutoff: float, label_cutoff: float = LABEL_MATCH) -> np.ndarray:
+def strong(c: Candidates, scores: np.ndarray, cutoff: float, keyword: bool = False,
+           label_cutoff: float = LABEL_MATCH) -> np.ndarray:
     """bool per candidate: a real match, i.e. the fused score reaches the calibrated cut-off, or the photo's
     sure labels mean what the query says (label meaning alone reaches `label_cutoff`: "espresso" on a photo
-    labelled espresso 90 %, whose joint-space similarity to one word is low). Without the semantic models
+    labelled espresso 90 %, whose joint-space similarity to one word is low), or, for a one-word query
+    (`keyword`, relevance.is_keyword), the photo's texts contain the word. Without the semantic models
     (nothing to calibrate against) a full-text hit is the evidence."""
+    text_hit = ~np.isnan(c.text)
     if np.isnan(c.semantic).all() and np.isnan(c.caption_semantic).all():
-        return ~np.isnan(c.text)
-    return (scores >= cutoff) | (np.nan_to_num(c.label_meaning, nan=0.0) >= label_cutoff)
+        return text_hit
+    return (scores >= cutoff) | (np.nan_to_num(c.label_meaning, nan=0.0) >= label_cutoff) | (keyword & text_hit)
 
 
 MATCHES_FIRST = 100.0  # above any fused score: `ranking` puts every match before every weaker result
@@ -373,7 +377,7 @@ class Searcher:
         if plan.search_text is None:  # nothing we can read: say so rather than rank the collection by noise
             return {**answer, "total": 0, "matches": 0, "results": []}
         candidates, scores = self.rank(profile_id, plan.search_text, after=after, before=before)
-        is_match = strong(candidates, scores, self.cutoff)
+        is_match = strong(candidates, scores, self.cutoff, keyword=is_keyword(plan.search_text))
         if sort == "best":
             page = best(candidates.ids, ranking(candidates, scores, is_match), offset + limit)[offset:]
         else:  # the matches by date, then the weaker results by date
