@@ -277,6 +277,8 @@ def test_delete_with_undo_single_and_selection(page, server, library) -> None:
     page.goto(f"/?profile={library.profile}&photo={library.ids['coins']}")
     view = page.get_by_test_id("photo-view")
     expect(view.get_by_test_id("photo-view-image")).to_be_visible()
+    # the grid behind the view has loaded: it decides which photo the view moves on to
+    expect(page.get_by_test_id("timeline-card")).to_have_count(n)
     view.get_by_test_id("photo-delete").click()
     toast = page.get_by_test_id("undo-toast")
     expect(toast).to_contain_text("Deleted 1 photo")
