@@ -136,3 +136,34 @@ def test_store_appends_new_photos_and_rereads_after_a_removal(services, monkeypa
     with services.db.session() as session:
         session.delete(session.get(Photo, b))
     assert store.get(pid).ids.tolist() == [a, c]
+
+
+def test_profile_texts_read_only_the_photos_added_since(services):
+    from photosearch.services.relevance import ProfileTexts
+
+    def add(session, pid: int, n: int, caption: str, label: str) -> int:
+        photo = Photo(profile_id=pid, source=f"t:{n}", kind="upload", content_hash=f"{n:064x}")
+        photo.description = Description(caption=caption, model="t", labels=[{"label": label, "score": 0.9}],
+                                        image_vector=np.ones(2, np.float32).tobytes())
+        session.add(photo)
+        session.flush()
+        return photo.id
+
+    services.library.create_profile("p")
+    with services.db.session() as session:
+        pid = session.query(Profile.id).scalar()
+        add(session, pid, 1, "a dog on the beach", "tabby")
+    store, texts = VectorStore(services.db), ProfileTexts(services.db)
+    first = texts.get(pid, store.get(pid).stamp)
+    assert first.vocabulary["dog"] == 1 and "rocket" not in first.vocabulary
+    with services.db.session() as session:
+        b = add(session, pid, 2, "a rocket and a dog", "espresso")
+    grown = texts.get(pid, store.get(pid).stamp)
+    fresh = ProfileTexts(services.db).get(pid)  # read whole, keyed by a count
+    assert grown.vocabulary == fresh.vocabulary and grown.vocabulary["dog"] == 2
+    assert grown.ids.tolist() == fresh.ids.tolist()
+    np.testing.assert_array_equal(grown.label_index, fresh.label_index)
+    assert first.vocabulary["dog"] == 1  # an earlier answer never changes under a running query
+    with services.db.session() as session:  # deleted (as the app deletes: soft, then purged)
+        session.get(Photo, b).deleted_at = datetime.now(UTC)
+    assert "rocket" not in texts.get(pid, store.get(pid).stamp).vocabulary

@@ -156,8 +156,6 @@ class ProfileTexts:
         self._lock = threading.Lock()
 
     def get(self, profile_id: int, stamp: tuple | None = None) -> ProfileText:
-        from photosearch.text.label_meaning import label_arrays
-
         cached = self._cache.get(profile_id)
         if stamp and cached is not None and cached[0] == stamp:
             return cached[1]
@@ -167,24 +165,39 @@ class ProfileTexts:
                        func.max(Photo.deleted_at)).where(Photo.profile_id == profile_id)).one())
             if cached is not None and cached[0] == key:
                 return cached[1]
+            # Photos only added since (the same generation of the vectors, more rows): read just those.
+            grown = stamp and cached is not None and cached[0][0] == stamp[0] and stamp[1] > cached[0][1]
+            after = int(cached[1].ids[-1]) if grown and len(cached[1].ids) else 0
             rows = session.execute(
                 select(Photo.id, Description.caption, Description.alternatives, Description.labels,
                        Photo.poster_caption, Photo.hashtags)
                 .join(Photo, Photo.id == Description.photo_id)
-                .where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None))
+                .where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None), Photo.id > after)
                 .order_by(Photo.id)
             ).all()
-        counts: Counter[str] = Counter()
-        for _, caption, alternatives, labels, poster, hashtags in rows:
-            text = " ".join([caption or "", *(a.get("text", "") for a in alternatives or []),
-                             *(_label_words(lab) for lab in labels or []), poster or "",
-                             *(hashtags or [])])
-            counts.update(set(_TOKEN.findall(text.lower())))
-        index, prob = label_arrays([r[3] for r in rows])
-        result = ProfileText(counts, np.array([r[0] for r in rows], np.int64), index, prob)
+        result = _profile_text(rows, cached[1] if grown else None)
         with self._lock:
             self._cache[profile_id] = (key, result)
         return result
+
+
+def _profile_text(rows: list, before: ProfileText | None) -> ProfileText:
+    """The texts of `rows` (id, caption, alternatives, labels, poster, hashtags), after those of `before`."""
+    from photosearch.text.label_meaning import label_arrays
+
+    counts: Counter[str] = Counter(before.vocabulary) if before is not None else Counter()
+    for _, caption, alternatives, labels, poster, hashtags in rows:
+        text = " ".join([caption or "", *(a.get("text", "") for a in alternatives or []),
+                         *(_label_words(lab) for lab in labels or []), poster or "",
+                         *(hashtags or [])])
+        counts.update(set(_TOKEN.findall(text.lower())))
+    index, prob = label_arrays([r[3] for r in rows])
+    ids = np.array([r[0] for r in rows], np.int64)
+    if before is not None:
+        ids = np.concatenate([before.ids, ids])
+        index = np.concatenate([before.label_index, index])
+        prob = np.concatenate([before.label_prob, prob])
+    return ProfileText(counts, ids, index, prob)
 
 
 def _label_words(label: dict) -> str:
