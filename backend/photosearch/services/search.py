@@ -53,7 +53,7 @@ from photosearch.services.relevance import (
 )
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_ORIGIN, PhotoIndex, matched_stems, stems
-from photosearch.storage.models import Photo, Profile
+from photosearch.storage.models import Description, Photo, Profile
 from photosearch.storage.postings import ProfilePostings, plain_leaves
 from photosearch.storage.vectors import NO_DATE, VectorStore, VectorView
 from photosearch.text.label_meaning import LabelMeaning, label_arrays
@@ -400,8 +400,9 @@ class Searcher:
         query_words = re.findall(r"\w+", query)
         results = []
         with self.db.session() as session:
-            photos = {p.id: p for p in session.scalars(
-                select(Photo).where(Photo.id.in_(ids)).options(selectinload(Photo.description)))}
+            photos = {p.id: p for p in session.scalars(  # (not the attention maps: the photo view reads them)
+                select(Photo).where(Photo.id.in_(ids))
+                .options(selectinload(Photo.description).defer(Description.attention)))}
             for i, pid in enumerate(ids):
                 photo = photos.get(pid)
                 if photo is None or photo.deleted_at is not None:  # removed since the candidates were read

@@ -18,6 +18,7 @@ small CPU); a query is then one [W, 384] @ [384] product and a gather over the p
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,6 +138,7 @@ def label_arrays(labels_per_photo: list[list[dict]], k: int = 5) -> tuple[np.nda
     return index, prob
 
 
+@functools.cache
 def _class_index_lookup() -> dict[str, int]:
     from torchvision.models._meta import _IMAGENET_CATEGORIES
 
