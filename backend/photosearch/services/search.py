@@ -310,6 +310,9 @@ class Searcher:
             hit_ids, hit_scores = np.asarray(hit_ids, np.int64), np.asarray(hit_scores, np.float32)
         else:  # plain words: the same BM25F from the posting arrays (storage/postings.py)
             hit_ids, hit_scores = self.postings.scores(profile_id, leaves)
+            if len(hit_ids) > TEXT_CANDIDATES and not (after or before):  # the best hits before any lookup
+                keep = best(hit_ids, hit_scores.astype(np.float64), TEXT_CANDIDATES)
+                hit_ids, hit_scores = hit_ids[keep], hit_scores[keep]
         vectors = self.vectors.get(profile_id)  # read after the hits: it knows every photo they name
         hit_rows = vectors.positions(hit_ids)
         found = hit_rows >= 0  # the Whoosh index still holds deleted photos until they are purged
