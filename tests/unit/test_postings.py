@@ -121,3 +121,24 @@ def test_profile_postings_follow_the_database(services):
         session.delete(session.get(Photo, c))
     assert sorted(follower.scores(p, dog)[0].tolist()) == [a, b]
     assert follower.scores(q, dog)[0].tolist() == [other]
+
+
+def test_said_is_the_caption_or_posters_words_of_a_one_word_query(services):
+    services.library.create_profile("p")
+    with services.db.session() as session:
+        pid = session.query(Profile.id).scalar()
+        in_caption = _photo(session, pid, 1, "a ladybug on a leaf")
+        photo = Photo(profile_id=pid, source="t:2", kind="upload", content_hash=f"{2:064x}")
+        photo.description = Description(caption="a person in a yellow jacket", model="t",
+                                        labels=[{"label": "daisy", "score": 0.5}, {"label": "ladybug", "score": 0.03}])
+        session.add(photo)
+        session.flush()
+        only_label = photo.id
+        tagged = Photo(profile_id=pid, source="t:3", kind="upload", content_hash=f"{3:064x}", hashtags=["ladybug"])
+        session.add(tagged)
+        session.flush()
+        tagged = tagged.id
+    ids = np.array([in_caption, only_label, tagged])
+    said = services.searcher.said(pid, "a ladybug", ids)
+    assert said.tolist() == [True, False, True]  # a 3 % label is not the photo saying it
+    assert services.searcher.said(pid, "a ladybug on a leaf", ids) is None  # not one word

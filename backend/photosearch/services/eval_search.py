@@ -28,7 +28,7 @@ from tqdm import tqdm
 from photosearch.config import Settings
 from photosearch.research import command_line, report_footer, write_report
 from photosearch.services import Services
-from photosearch.services.relevance import LABEL_MATCH, is_keyword
+from photosearch.services.relevance import LABEL_MATCH
 from photosearch.services.search import Candidates, FusionConfig, fuse, rank_of, ranking, strong
 from photosearch.storage.models import Photo, Profile
 from photosearch.vision.captioner.dataset import read_split
@@ -129,9 +129,10 @@ def evaluate(options: EvalSearchOptions) -> dict:
     _print_and_write(options, table, tuning, total, len(queries))
     cutoffs = None
     if options.cutoff_out:
-        off_topic = [(q, searcher.candidates(profile_id, q, exhaustive=True)) for q in OFF_TOPIC]
+        off_topic = [(searcher.candidates(profile_id, q, exhaustive=True), q) for q in OFF_TOPIC]
+        off_topic = [(c, searcher.said(profile_id, q, c.ids)) for c, q in off_topic]
         cutoffs = cutoff_table(searcher.fusion, components, off_topic)
-        label_rows = label_match_table(components, [(None, c) for _, c in off_topic])
+        label_rows = label_match_table(components, [(None, c) for c, _ in off_topic])
         _write_cutoffs(options, cutoffs, label_rows, total, len(queries))
     return {"table": table, "tuning": tuning, "cutoffs": cutoffs}
 
@@ -186,12 +187,12 @@ CUTOFFS = (0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70)
 
 
 def cutoff_table(fusion: FusionConfig, components: list[tuple[int, Candidates]],
-                 off_topic: list[tuple[str, Candidates]]) -> list[dict]:
+                 off_topic: list[tuple[Candidates, np.ndarray | None]]) -> list[dict]:
     """For each cut-off: share of queries whose photo is a match, mean/median number of matches per query,
     share of queries with no match, and for the off-topic queries the share with no match and the mean.
     (The caption queries are sentences; an off-topic query of one word also matches photos whose texts say it.)"""
     fused = [(target, c, fuse(c, fusion)) for target, c in components]
-    off_fused = [(c, fuse(c, fusion), is_keyword(q)) for q, c in off_topic]
+    off_fused = [(c, fuse(c, fusion), said) for c, said in off_topic]
     table = []
     for cutoff in CUTOFFS:
         found, counts = [], []
@@ -199,7 +200,7 @@ def cutoff_table(fusion: FusionConfig, components: list[tuple[int, Candidates]],
             matched = c.ids[strong(c, scores, cutoff)]
             counts.append(len(matched))
             found.append(bool(np.isin(target, matched)))
-        off = [int(strong(c, scores, cutoff, keyword).sum()) for c, scores, keyword in off_fused]
+        off = [int(strong(c, scores, cutoff, said).sum()) for c, scores, said in off_fused]
         counts_arr = np.array(counts)
         table.append({"cutoff": cutoff, "recall": float(np.mean(found)), "mean_matches": float(counts_arr.mean()),
                       "median_matches": float(np.median(counts_arr)), "no_match": float((counts_arr == 0).mean()),
@@ -299,7 +300,7 @@ def evaluate_real(photos_dir: Path, queries_file: Path, data_dir: Path | None, o
         for item in queries:
             c = candidates[item["q"]]
             scores, ids = fuse(c, fusion), c.ids
-            is_match = strong(c, scores, searcher.cutoff, keyword=is_keyword(item["q"]))
+            is_match = strong(c, scores, searcher.cutoff, searcher.said(profile_id, item["q"], c.ids))
             targets = [by_name[n] for n in item["photos"] if n in by_name]
             order = ranking(c, scores, is_match)
             best_rank = min(rank_of(t, ids, order, len(by_name)) for t in targets)

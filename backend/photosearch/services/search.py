@@ -59,6 +59,7 @@ from photosearch.storage.vectors import NO_DATE, VectorStore, VectorView
 from photosearch.text.label_meaning import LabelMeaning, label_arrays
 
 SORTS = ("best", "newest", "oldest")
+SAID_FIELDS = ("caption", "poster", "hashtags")  # where a photo "says" a word (`Searcher.said`)
 TEXT_CANDIDATES = 1000  # BM25 hits considered per query
 SHORTLIST = 4000  # photos scored exactly from the sign-bit shortlist of a large profile
 QUERY_CACHE = 10_000  # query vectors kept
@@ -131,17 +132,17 @@ def fuse(c: Candidates, fusion: FusionConfig) -> np.ndarray:
     return rrf(c, fusion.rrf_k) if fusion.method == "rrf" else weighted(c, fusion)
 
 
-def strong(c: Candidates, scores: np.ndarray, cutoff: float, keyword: bool = False,
+def strong(c: Candidates, scores: np.ndarray, cutoff: float, said: np.ndarray | None = None,
            label_cutoff: float = LABEL_MATCH) -> np.ndarray:
     """bool per candidate: a real match, i.e. the fused score reaches the calibrated cut-off, or the photo's
     sure labels mean what the query says (label meaning alone reaches `label_cutoff`: "espresso" on a photo
-    labelled espresso 90 %, whose joint-space similarity to one word is low), or, for a one-word query
-    (`keyword`, relevance.is_keyword), the photo's texts contain the word. Without the semantic models
-    (nothing to calibrate against) a full-text hit is the evidence."""
-    text_hit = ~np.isnan(c.text)
+    labelled espresso 90 %, whose joint-space similarity to one word is low), or the photo says a one-word
+    query in its caption or the poster's words (`said`, bool per candidate: `Searcher.said`). Without the
+    semantic models (nothing to calibrate against) a full-text hit is the evidence."""
     if np.isnan(c.semantic).all() and np.isnan(c.caption_semantic).all():
-        return text_hit
-    return (scores >= cutoff) | (np.nan_to_num(c.label_meaning, nan=0.0) >= label_cutoff) | (keyword & text_hit)
+        return ~np.isnan(c.text)
+    match = (scores >= cutoff) | (np.nan_to_num(c.label_meaning, nan=0.0) >= label_cutoff)
+    return match if said is None else match | said
 
 
 MATCHES_FIRST = 100.0  # above any fused score: `ranking` puts every match before every weaker result
@@ -363,6 +364,20 @@ class Searcher:
         candidates = self.candidates(profile_id, query, after=after, before=before)
         return candidates, fuse(candidates, self.fusion)
 
+    def said(self, profile_id: int, query: str, ids: np.ndarray) -> np.ndarray | None:
+        """For a one-word query (relevance.is_keyword): bool per photo of `ids`, whether its caption or the
+        poster's words (text, hashtags) contain the word. None for any other query. Labels are left to label
+        meaning, which weighs them by probability (a 3 % 'ladybug' among five guesses says little), and the
+        captioner's alternatives are not what the person sees."""
+        if not is_keyword(query):
+            return None
+        leaves = plain_leaves(self.index.parse(query))
+        said_fields = [leaf for leaf in leaves or [] if leaf[0] in SAID_FIELDS]
+        if not said_fields:
+            return np.zeros(len(ids), bool)
+        found, _ = self.postings.scores(profile_id, said_fields)
+        return np.isin(ids, found)
+
     # -- search --------------------------------------------------------------------------------------
     def search(self, profile: str, query: object, limit: int = 20, offset: int = 0,
                after: datetime | None = None, before: datetime | None = None, sort: str = "best") -> dict:
@@ -380,7 +395,7 @@ class Searcher:
         if plan.search_text is None:  # nothing we can read: say so rather than rank the collection by noise
             return {**answer, "total": 0, "matches": 0, "results": []}
         candidates, scores = self.rank(profile_id, plan.search_text, after=after, before=before)
-        is_match = strong(candidates, scores, self.cutoff, keyword=is_keyword(plan.search_text))
+        is_match = strong(candidates, scores, self.cutoff, self.said(profile_id, plan.search_text, candidates.ids))
         if sort == "best":
             page = best(candidates.ids, ranking(candidates, scores, is_match), offset + limit)[offset:]
         else:  # the matches by date, then the weaker results by date
