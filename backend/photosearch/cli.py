@@ -451,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length-penalty", type=float, default=None)
     p.add_argument("--no-constraints", action="store_true", help="plain beam search (no label-noun constraints)")
     p.add_argument("--min-mass", type=float, default=None, help="constraint threshold (default: the product's)")
+    p.add_argument("--float32", action="store_true", help="the decoder in float32 (the app runs it as int8)")
     p.add_argument("--out", default="docs/captioner-eval.md")
     p.set_defaults(func=cmd_eval_captioner)
 

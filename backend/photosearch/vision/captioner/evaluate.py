@@ -27,7 +27,7 @@ from photosearch.vision.captioner.train import default_cache_dir
 
 
 def evaluate(args: argparse.Namespace) -> list[dict]:
-    captioner = Captioner.load(args.model, args.word_map)
+    captioner = Captioner.load(args.model, args.word_map, int8=not getattr(args, "float32", False))
     if captioner.encoder is not None:
         raise SystemExit("eval-captioner evaluates captioners on the product's encoder (EfficientNet-Lite0)")
     from photosearch.vision.encoder import EfficientNetLite0Encoder
