@@ -33,7 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch loads; see docs/performance.md
+# Both pipelines get the same torch threads: by default all cores, as `photosearch ingest` and the seed's
+# scripts run (torch's default); --threads 1 measures them on one core each.
+THREADS = os.cpu_count() or 1
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
@@ -201,9 +203,12 @@ def main() -> None:
     parser.add_argument("--seed-steps", type=int, default=None,
                         help="beam steps of the seed (default: the project's mean caption length + 1 for <end>)")
     parser.add_argument("--skip-cli", action="store_true", help="skip the end-to-end subprocess run")
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help="torch threads of both pipelines (default: all cores, torch's default)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    torch.set_num_threads(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the end-to-end subprocess
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         work = Path(tmp)
         folder = prepare_photos(args.photos, args.count, args.upscale, work)

@@ -8,7 +8,8 @@ ImageNet-1k's classes are WordNet 3.0 noun synsets. scripts/data/imagenet_synset
 ("n02124075" = offset 02124075 in data.noun) in the classifier's index order; it is timm's
 data/_info/imagenet_synsets.txt (Apache-2.0), copied so this script runs offline.
 
-For each class we write {"wnid", "noun", "hypernyms"}:
+For each class we write {"wnid", "name", "noun", "hypernyms"} ("name": torchvision's class name, which the app
+shows as the label, so the app need not import torchvision):
   noun       what a person would call the subject: the class's own word when people use it
              (espresso, zebra, eagle), its head word when that is also a broader class above it
              ('Egyptian cat' -> cat, 'bald eagle' -> eagle, 'sports car' -> car), otherwise the nearest
@@ -127,6 +128,8 @@ def build(wordnet: Path, synset_file: Path = SYNSETS) -> dict[str, dict]:
     def common(word: str, threshold: float = COMMON_ZIPF) -> bool:
         return zipf_frequency(word, "en") >= threshold
 
+    from torchvision.models._meta import _IMAGENET_CATEGORIES  # the class names, in the weights' order
+
     synsets = read_nouns(wordnet)
     wnids = synset_file.read_text().split()
     if len(wnids) != 1000:
@@ -144,7 +147,8 @@ def build(wordnet: Path, synset_file: Path = SYNSETS) -> dict[str, dict]:
                     hypernyms.append(word)
         if noun != "dog" and DOG in above and "dog" not in hypernyms:
             hypernyms.insert(0, "dog")
-        table[str(index)] = {"wnid": wnid, "noun": noun, "hypernyms": hypernyms[:MAX_HYPERNYMS]}
+        table[str(index)] = {"wnid": wnid, "name": _IMAGENET_CATEGORIES[index], "noun": noun,
+                             "hypernyms": hypernyms[:MAX_HYPERNYMS]}
     return table
 
 

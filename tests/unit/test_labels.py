@@ -57,6 +57,13 @@ def test_every_class_has_a_noun_and_no_abstract_category() -> None:
         assert nouns.noun not in nouns.hypernyms
 
 
+def test_class_names_are_torchvisions_in_the_weights_order() -> None:
+    """The names are copied into label_nouns.json (the app no longer imports torchvision for them)."""
+    from torchvision.models._meta import _IMAGENET_CATEGORIES
+
+    assert list(IMAGENET_CLASSES) == list(_IMAGENET_CATEGORIES)
+
+
 def test_unknown_class_is_a_clear_error() -> None:
     with pytest.raises(InvalidInput, match="0-999"):
         label_nouns(1000)

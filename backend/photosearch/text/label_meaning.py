@@ -50,12 +50,12 @@ def class_words() -> ClassWords | None:
     def at(word: str) -> int:
         return vocab.setdefault(word, len(vocab))
 
-    from torchvision.models._meta import _IMAGENET_CATEGORIES
+    from photosearch.vision.labels import IMAGENET_CLASSES
 
     names, nouns, hypers = [], [], []
     for c in range(CLASSES):
         entry = label_nouns(c)
-        names.append(at(_IMAGENET_CATEGORIES[c].lower()))
+        names.append(at(IMAGENET_CLASSES[c].lower()))
         nouns.append(at(entry.noun))
         hypers.append([at(h) for h in entry.hypernyms])
     width = max(1, max(len(h) for h in hypers))
@@ -140,9 +140,9 @@ def label_arrays(labels_per_photo: list[list[dict]], k: int = 5) -> tuple[np.nda
 
 @functools.cache
 def _class_index_lookup() -> dict[str, int]:
-    from torchvision.models._meta import _IMAGENET_CATEGORIES
+    from photosearch.vision.labels import IMAGENET_CLASSES
 
     out: dict[str, int] = {}
-    for i, name in enumerate(_IMAGENET_CATEGORIES):
+    for i, name in enumerate(IMAGENET_CLASSES):
         out.setdefault(name, i)  # 'crane' and 'maillot' repeat: the first, as the labels were always shown
     return out

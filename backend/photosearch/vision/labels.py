@@ -1,8 +1,9 @@
 """ImageNet labels from the encoder's classifier head, and what they mean in plain words.
 
 `top_labels(logits)` gives each photo's top-5 classes: {"label": "Egyptian cat", "score": 0.79, "index": 285}.
-Class names are torchvision's list of the 1,000 ImageNet-1k categories (shipped inside torchvision, no
-download), in the standard index order the EfficientNet-Lite0 weights were trained with.
+Class names are torchvision's list of the 1,000 ImageNet-1k categories, in the standard index order the
+EfficientNet-Lite0 weights were trained with, copied into label_nouns.json (importing torchvision for them
+cost 1.3 s of every start-up).
 
 ImageNet's classes are WordNet 3.0 noun synsets, named the way taxonomists name them ('sorrel', 'tabby',
 'Egyptian cat'). `label_nouns(index)` says what a person would call the subject and which everyday categories
@@ -23,11 +24,12 @@ from functools import cache
 from pathlib import Path
 
 import torch
-from torchvision.models._meta import _IMAGENET_CATEGORIES as IMAGENET_CLASSES
 
 from photosearch.errors import InvalidInput
 
 NOUNS_FILE = Path(__file__).with_name("label_nouns.json")
+_RAW = json.loads(NOUNS_FILE.read_text())  # {"0": {"wnid", "name", "noun", "hypernyms"}, ...}
+IMAGENET_CLASSES: tuple[str, ...] = tuple(_RAW[str(i)]["name"] for i in range(len(_RAW)))
 # A label's nouns and categories go into the index only when the classifier gives it at least this much
 # (or it is the photo's top label): "animal" should not find an espresso whose 5th guess is a lemur at 1 %.
 CATEGORY_MIN_SCORE = 0.15
@@ -54,8 +56,7 @@ def top_labels(logits: torch.Tensor, k: int = 5) -> list[list[dict]]:
 
 @cache
 def _table() -> dict[int, LabelNouns]:
-    raw = json.loads(NOUNS_FILE.read_text())
-    return {int(k): LabelNouns(v["noun"], tuple(v["hypernyms"])) for k, v in raw.items()}
+    return {int(k): LabelNouns(v["noun"], tuple(v["hypernyms"])) for k, v in _RAW.items()}
 
 
 @cache
