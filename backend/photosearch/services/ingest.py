@@ -23,7 +23,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,6 +40,7 @@ from photosearch.storage.db import Database
 from photosearch.storage.index import IndexDoc, PhotoIndex
 from photosearch.storage.models import Description, JobItem, Photo
 from photosearch.units import megabytes
+from photosearch.vision.encoder import model_input
 from photosearch.vision.imageio import decode_image, make_thumbnail, normalised_jpeg
 from photosearch.vision.labels import search_terms
 from photosearch.vision.photo_metadata import PhotoMetadata, read_photo_metadata
@@ -77,14 +78,23 @@ class _Read:
 
 @dataclass
 class _Ready:
-    """A photo that decoded fine, waiting for its batch to be described and stored."""
+    """A photo that decoded fine, waiting for its batch to be described and stored. All its image work is done
+    in `prepare` (on the helper thread), so `finish` only runs the models and writes."""
 
     item_id: int
     photo: SourcePhoto
     content_hash: str
-    image: Image.Image
+    size: tuple[int, int]  # (width, height) as stored
+    model_input: Image.Image  # the photo at the encoder's input size (vision/encoder.py: model_input)
+    files: Files  # the stored copy and the thumbnail, JPEG bytes
     metadata: PhotoMetadata  # EXIF date, camera, GPS presence
     byte_size: int
+
+
+@dataclass
+class Files:
+    stored: bytes  # the normalised copy the photo view shows
+    thumbnail: bytes
 
 
 PARTIAL = ".partial"  # a photo file written before its row was committed
@@ -153,19 +163,24 @@ class Ingestor:
                     read.append(result)
         stored = self._stored_photos(profile_id, {r.content_hash for r in read})
         ready: list[_Ready] = []
-        decoded: dict[str, Image.Image] = {}  # the same bytes twice in one batch are decoded once
+        done: dict[str, _Ready] = {}  # the same bytes twice in one batch are decoded once
         for r in read:
             if r.content_hash in stored:
                 outcomes[r.item_id] = Outcome("done", ALREADY, stored[r.content_hash])
                 continue
+            if r.content_hash in done:
+                ready.append(replace(done[r.content_hash], item_id=r.item_id, photo=r.photo))
+                continue
             try:
-                image = decoded.get(r.content_hash) or self._decode(r)
+                image = self._decode(r)
             except _Failed as failed:
                 outcomes[r.item_id] = failed.outcome
                 continue
-            decoded[r.content_hash] = image
             metadata = read_photo_metadata(r.data)  # after decoding: the bytes are a readable image
-            ready.append(_Ready(r.item_id, r.photo, r.content_hash, image, metadata, len(r.data)))
+            files = Files(normalised_jpeg(image), make_thumbnail(image))
+            done[r.content_hash] = _Ready(r.item_id, r.photo, r.content_hash, image.size, model_input(image), files,
+                                          metadata, len(r.data))
+            ready.append(done[r.content_hash])
         return PreparedBatch(profile_id, outcomes, ready, sorted(set(stored.values())))
 
     def finish(self, prepared: PreparedBatch) -> dict[int, Outcome]:
@@ -224,7 +239,7 @@ class Ingestor:
     def _store_batch(self, profile_id: int, ready: list[_Ready], outcomes: dict[int, Outcome]) -> list[IndexDoc]:
         """Describe, store and record the batch in one transaction; -> the index documents of new photos."""
         unique = {r.content_hash: r for r in ready}  # first of each content
-        descriptions = dict(zip(unique, self.describer().describe([r.image for r in unique.values()]),
+        descriptions = dict(zip(unique, self.describer().describe([r.model_input for r in unique.values()]),
                                 strict=True)) if unique else {}
         for attempt in range(_STORE_ATTEMPTS):
             written: list[Path] = []
@@ -237,7 +252,7 @@ class Ingestor:
                     session.add_all(photos.values())
                     session.flush()  # assigns ids; a concurrent duplicate raises IntegrityError here
                     for h, photo in photos.items():
-                        self._write_files(photo.id, unique[h].image, written)
+                        self._write_files(photo.id, unique[h].files, written)
                     ids = {**theirs, **{h: p.id for h, p in photos.items()}}
                     for r in ready:
                         new = r.content_hash in photos and unique[r.content_hash] is r
@@ -264,8 +279,8 @@ class Ingestor:
             source=src.source[:2000],
             kind=src.kind,
             content_hash=r.content_hash,
-            width=r.image.width,
-            height=r.image.height,
+            width=r.size[0],
+            height=r.size[1],
             poster_caption=src.poster_caption,
             hashtags=list(src.hashtags),
             taken_at=r.metadata.taken_at or src.taken_at,  # the shutter, else the post's date (Instagram)
@@ -288,7 +303,7 @@ class Ingestor:
         )
         return photo
 
-    def _write_files(self, photo_id: int, image: Image.Image, written: list[Path]) -> None:
+    def _write_files(self, photo_id: int, files: Files, written: list[Path]) -> None:
         """The normalised copy and the thumbnail, written before the commit as `<id>.jpg.partial` and renamed
         to `<id>.jpg` once the row is committed (`publish_files`). A process killed before its commit leaves
         only .partial files of ids no row will ever have (PostgreSQL never reuses them); `check --repair`
@@ -296,8 +311,8 @@ class Ingestor:
         listed in `written` before it is written, so a batch that fails (a full disk) removes even a half
         written file at once."""
         self.settings.ensure_dirs()
-        for path, data in ((self.settings.images_dir / f"{photo_id}.jpg{PARTIAL}", normalised_jpeg(image)),
-                           (self.settings.thumbs_dir / f"{photo_id}.jpg{PARTIAL}", make_thumbnail(image))):
+        for path, data in ((self.settings.images_dir / f"{photo_id}.jpg{PARTIAL}", files.stored),
+                           (self.settings.thumbs_dir / f"{photo_id}.jpg{PARTIAL}", files.thumbnail)):
             written.append(path)
             path.write_bytes(data)
 
