@@ -36,6 +36,7 @@ from pathlib import Path
 # Both pipelines get the same torch threads: by default all cores, as `photosearch ingest` and the seed's
 # scripts run (torch's default); --threads 1 measures them on one core each.
 THREADS = os.cpu_count() or 1
+os.environ.setdefault("GOMP_SPINCOUNT", "2000")  # before torch loads, as the `photosearch` command sets it
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
