@@ -409,12 +409,10 @@ class Searcher:
         """The returned page only: summaries, matched words, caption similarity, highlighted caption, reasons."""
         ids = page.ids.tolist()
         caption_sem = page.caption_semantic.copy()
-        if np.isnan(caption_sem).all() and ids and query in self._query_vectors:
-            minilm = self._query_vectors[query]
-            found = self.vectors.caption_vectors(ids)
-            for i, pid in enumerate(ids):
-                if pid in found and len(found[pid]) == len(minilm):
-                    caption_sem[i] = float(found[pid] @ minilm)
+        with self._cache_lock:
+            minilm = self._query_vectors.get(query)  # embedded by `candidates` moments ago
+        meaning = self.label_meaning() if minilm is not None else None
+        word_sims = meaning.word_sims(minilm) if meaning is not None else None  # once for every label below
         query_words = re.findall(r"\w+", query)
         results = []
         with self.db.session() as session:
@@ -426,6 +424,10 @@ class Searcher:
                 if photo is None or photo.deleted_at is not None:  # removed since the candidates were read
                     continue
                 d = photo.description
+                if np.isnan(caption_sem[i]) and minilm is not None and d is not None and d.text_vector:
+                    caption_vector = np.frombuffer(d.text_vector, dtype=np.float32)  # loaded with the row
+                    if len(caption_vector) == len(minilm):
+                        caption_sem[i] = float(caption_vector @ minilm)
                 doc = index_doc(photo, d)  # the texts exactly as the index holds them
                 matched = {} if np.isnan(page.text[i]) else matched_stems(query, {
                     "caption": doc.caption, "alternatives": doc.alternatives, "labels": doc.labels,
@@ -448,7 +450,7 @@ class Searcher:
                     "strong": bool(is_match[i]),
                     "reasons": reasons(query, matched, labels, photo.poster_caption or "",
                                        list(photo.hashtags or []), scores["semantic"],
-                                       self._label_reason(query, labels)),
+                                       self._label_reason(query, labels, word_sims)),
                 })
         return results
 
@@ -475,7 +477,8 @@ class Searcher:
         scores = meaning.photo_scores(classes, texts.label_index[safe], texts.label_prob[safe])
         return np.where(rows >= 0, scores, np.nan).astype(np.float32)
 
-    def _label_reason(self, query: str, labels: list[dict]) -> tuple[str, str, float] | None:
+    def _label_reason(self, query: str, labels: list[dict],
+                      word_sims: np.ndarray | None = None) -> tuple[str, str, float] | None:
         """(class word, label, probability) of the sure label whose plain word is closest to the query's meaning,
         when it is close enough to say "looks like a bird (crane, 62 %)"."""
         meaning = self.label_meaning() if labels and query in self._query_vectors else None
@@ -485,7 +488,7 @@ class Searcher:
         found = []
         for j, (c, p) in enumerate(zip(index[0].tolist(), prob[0].tolist(), strict=True)):
             if c >= 0 and p >= LABEL_MEANING_MIN_PROB:
-                word = meaning.best_words(self._query_vectors[query], c)
+                word = meaning.best_words(self._query_vectors[query], c, word_sims)
                 if word is not None and word[1] >= LABEL_MEANING_MIN_SIM:
                     found.append((word[1] * p, word[0], labels[j]["label"], p))
         if not found:

@@ -113,6 +113,9 @@ class TextHit:
     matched: dict[str, set[str]]  # field -> matched stems
 
 
+PARSE_CACHE = 1024  # parsed queries kept
+
+
 class PhotoIndex:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -130,6 +133,10 @@ class PhotoIndex:
         self.parser = qparser.MultifieldParser(fields, self.ix.schema, group=qparser.OrGroup)
         self.parser.remove_plugin_class(qparser.FieldsPlugin)  # "a:b" is text, not a field name
         self.parser.remove_plugin_class(qparser.WildcardPlugin)  # "*" alone would match everything
+        # Parsing costs ~2 ms of Python per query; a query is parsed twice per search (its candidates and
+        # whether the photo says a one-word query), and again for every page or repeat. Query objects are not
+        # changed by searching, so the parsed ones are shared.
+        self.parse = functools.lru_cache(maxsize=PARSE_CACHE)(self._parse)
 
     # -- writing ---------------------------------------------------------------------------------
     def add(self, docs: list[IndexDoc]) -> None:
@@ -190,8 +197,9 @@ class PhotoIndex:
                 searcher.close()
 
     # -- reading ---------------------------------------------------------------------------------
-    def parse(self, text: str) -> query.Query:
-        """The person's words as a query; syntax Whoosh cannot parse falls back to plain words."""
+    def _parse(self, text: str) -> query.Query:
+        """The person's words as a query; syntax Whoosh cannot parse falls back to plain words. (Called through
+        `parse`, which remembers the last PARSE_CACHE.)"""
         try:
             parsed = self.parser.parse(text)
         except Exception:  # noqa: BLE001 - any parser failure means: treat it as plain words

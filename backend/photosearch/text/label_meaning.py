@@ -110,16 +110,28 @@ class LabelMeaning:
         gathered = np.append(class_scores, 0.0)[label_index]  # -1 -> the appended 0
         return (gathered * label_prob).sum(axis=1).astype(np.float32)
 
-    def best_words(self, query_vector: np.ndarray, class_index: int) -> tuple[str, float] | None:
-        """The class word (name, noun or category) closest to the query, with its similarity (for 'why')."""
+    def word_sims(self, query_vector: np.ndarray) -> np.ndarray | None:
+        """float32 [W]: the query's cosine with every class word (names, nouns, categories)."""
+        if not self._load() or self._matrix.shape[1] != len(query_vector):
+            return None
+        return self._matrix @ np.asarray(query_vector, np.float32)
+
+    def best_words(self, query_vector: np.ndarray, class_index: int,
+                   sims: np.ndarray | None = None) -> tuple[str, float] | None:
+        """The class word (name, noun or category) closest to the query, with its similarity (for 'why').
+        `sims` = word_sims(query_vector), when the caller asks about many classes for one query."""
         if not self._load():
             return None
         words = self._words
         rows = [int(words.name[class_index]), int(words.noun[class_index]),
                 *[int(h) for h in words.hypernyms[class_index] if h >= 0]]
-        sims = self._matrix[rows] @ np.asarray(query_vector, np.float32)
-        best = int(np.argmax(sims))
-        return words.words[rows[best]], float(sims[best])
+        if sims is None:
+            sims = self.word_sims(query_vector)
+        if sims is None:
+            return None
+        picked = sims[rows]
+        best = int(np.argmax(picked))
+        return words.words[rows[best]], float(picked[best])
 
 
 def label_arrays(labels_per_photo: list[list[dict]], k: int = 5) -> tuple[np.ndarray, np.ndarray]:
