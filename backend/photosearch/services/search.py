@@ -297,7 +297,7 @@ class Searcher:
     # -- candidates and ranking ----------------------------------------------------------------------
     def candidates(self, profile_id: int, query: str, after: datetime | None = None,
                    before: datetime | None = None, exhaustive: bool = False,
-                   caption: bool | None = None) -> Candidates:
+                   caption: bool | None = None, vectors: VectorView | None = None) -> Candidates:
         """The photos this query considers with their component scores.
 
         Small profiles (and `exhaustive=True`): every photo in the date range, each semantic score exact.
@@ -314,7 +314,9 @@ class Searcher:
             if len(hit_ids) > TEXT_CANDIDATES and not (after or before):  # the best hits before any lookup
                 keep = best(hit_ids, hit_scores.astype(np.float64), TEXT_CANDIDATES)
                 hit_ids, hit_scores = hit_ids[keep], hit_scores[keep]
-        vectors = self.vectors.get(profile_id)  # read after the hits: it knows every photo they name
+        # Read after the hits, it knows every photo they name. A view the caller read before (`search`, one read
+        # per query: two SQL statements) may miss a photo stored in between: that photo waits for the next query.
+        vectors = vectors if vectors is not None else self.vectors.get(profile_id)
         hit_rows = vectors.positions(hit_ids)
         found = hit_rows >= 0  # the Whoosh index still holds deleted photos until they are purged
         if leaves is not None and (after or before):
@@ -359,9 +361,9 @@ class Searcher:
         return Candidates(ids, text, semantic, caption_sem, _nan(n) if label_meaning is None else label_meaning)
 
     def rank(self, profile_id: int, query: str, after: datetime | None = None,
-             before: datetime | None = None) -> tuple[Candidates, np.ndarray]:
+             before: datetime | None = None, vectors: VectorView | None = None) -> tuple[Candidates, np.ndarray]:
         """Candidates and their fused scores (not sorted: `best` picks a page)."""
-        candidates = self.candidates(profile_id, query, after=after, before=before)
+        candidates = self.candidates(profile_id, query, after=after, before=before, vectors=vectors)
         return candidates, fuse(candidates, self.fusion)
 
     def said(self, profile_id: int, query: str, ids: np.ndarray) -> np.ndarray | None:
@@ -389,17 +391,18 @@ class Searcher:
         if not 0 <= offset <= 100_000:
             raise InvalidInput("offset must be between 0 and 100000")
         profile_id = self.profile_id(profile)
-        plan = plan_query(query, self.texts.get(profile_id, self.vectors.get(profile_id).stamp).vocabulary)
+        vectors = self.vectors.get(profile_id)
+        plan = plan_query(query, self.texts.get(profile_id, vectors.stamp).vocabulary)
         answer = {"query": query, "searched_for": plan.search_text, "did_you_mean": plan.did_you_mean,
                   "notice": plan.notice, "cutoff": self.cutoff}
         if plan.search_text is None:  # nothing we can read: say so rather than rank the collection by noise
             return {**answer, "total": 0, "matches": 0, "results": []}
-        candidates, scores = self.rank(profile_id, plan.search_text, after=after, before=before)
+        candidates, scores = self.rank(profile_id, plan.search_text, after=after, before=before, vectors=vectors)
         is_match = strong(candidates, scores, self.cutoff, self.said(profile_id, plan.search_text, candidates.ids))
         if sort == "best":
             page = best(candidates.ids, ranking(candidates, scores, is_match), offset + limit)[offset:]
         else:  # the matches by date, then the weaker results by date
-            dated = by_date(candidates.ids, self.vectors.get(profile_id), newest=sort == "newest")
+            dated = by_date(candidates.ids, vectors, newest=sort == "newest")
             page = np.concatenate([dated[is_match[dated]], dated[~is_match[dated]]])[offset:offset + limit]
         results = self._explain(profile, plan.search_text, candidates.take(page), scores[page], is_match[page])
         return {**answer, "total": len(candidates.ids), "matches": int(is_match.sum()), "results": results}
