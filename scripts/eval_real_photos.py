@@ -46,7 +46,13 @@ def evaluate(args: argparse.Namespace) -> dict:
     captioner = Captioner.load(args.weights) if args.weights else Captioner.load()
     if args.subject_first:
         captioner.subject_first = True
-    describer = Describer(encoder=EfficientNetLite0Encoder(), captioner=captioner)
+    from photosearch.text.embedder import TextEmbedder
+    from photosearch.text.retrieval import RetrievalHead
+
+    # As the app describes: the joint space's people check needs the retrieval head and MiniLM (people.py).
+    retrieval = RetrievalHead.load() if RetrievalHead.available() and not args.no_people_check else None
+    describer = Describer(encoder=EfficientNetLite0Encoder(), captioner=captioner, retrieval=retrieval,
+                          text_embedder=TextEmbedder() if retrieval else None)
     if args.no_constraints:
         describer.max_constraints = 0
     photos = json.loads(MANIFEST.read_text())["photos"]
@@ -81,6 +87,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         "captioner": captioner.name,
         "constraints": not args.no_constraints,
         "subject_first": bool(args.subject_first),
+        "people_check": not args.no_people_check,
         "seconds": round(time.time() - started, 1),
     }
     print(json.dumps(summary))
@@ -123,6 +130,7 @@ def main() -> None:
     parser.add_argument("--photos", default="~/.cache/photosearch/real-photos")
     parser.add_argument("--weights", default=None, help="captioner weights (default: the committed ones)")
     parser.add_argument("--no-constraints", action="store_true", help="plain beam search, for comparison")
+    parser.add_argument("--no-people-check", action="store_true", help="let every caption use person words")
     parser.add_argument("--subject-first", action="store_true",
                         help="also search captions starting 'a/an <noun>' (Captioner.subject_first)")
     parser.add_argument("--out", default=None)

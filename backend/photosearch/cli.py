@@ -467,6 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-constraints", action="store_true", help="plain beam search (no label-noun constraints)")
     p.add_argument("--min-mass", type=float, default=None, help="constraint threshold (default: the product's)")
     p.add_argument("--float32", action="store_true", help="the decoder in float32 (the app runs it as int8)")
+    p.add_argument("--no-people-check", action="store_true", help="let every caption use person words")
+    p.add_argument("--people-below", type=float, default=None,
+                   help="people score under which person words are banned (default: the product's)")
     p.add_argument("--out", default="docs/captioner-eval.md")
     p.set_defaults(func=cmd_eval_captioner)
 

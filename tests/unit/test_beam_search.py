@@ -393,3 +393,22 @@ def test_no_plural_alternative_right_after_an_article() -> None:
     assert targets
     ruled = beam_search(decoder, grids, words, beam_size=3, max_len=MAX_LEN, prefix=starts, singular_only=targets)
     assert not after_article(ruled) & set(targets)
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_words_banned_for_one_photo_never_appear_in_its_captions(
+    decoder: DecoderWithAttention, grids: torch.Tensor, word_map: WordMap, constrained: bool
+) -> None:
+    """banned_per_photo (people.py's person words) bans words for one photo; the others are unchanged."""
+    ids = word_map.word_to_id
+    constraints = [[[ids["w03"]]]] * len(grids) if constrained else None
+    plain = beam_search(decoder, grids, word_map, beam_size=3, max_len=MAX_LEN, constraints=constraints)
+    used = sorted({w for cap in plain[0] for w in cap.words} - {"w03"})  # words photo 0 says without a ban
+    assert used
+    banned = beam_search(decoder, grids, word_map, beam_size=3, max_len=MAX_LEN, constraints=constraints,
+                         banned_per_photo=[[ids[w] for w in used], [], [], [], []])
+    assert all(not set(used) & set(cap.words) for cap in banned[0]), [c.text for c in banned[0]]
+    if constrained:
+        assert all("w03" in cap.words for cap in banned[0])
+    for i in range(1, len(grids)):
+        assert [c.words for c in banned[i]] == [c.words for c in plain[i]]

@@ -8,6 +8,9 @@
 
 Each model is optional (weights missing -> that part is None) so the app still works with labels only.
 
+People (vision/captioner/people.py): the caption of a photo the joint space sees no people in may not use
+person words ("a man", "people"), which the Flickr8k decoder otherwise puts into most photos of things.
+
 Grounding (vision/captioner/grounding.py): the classifier's confident label nouns, hedged up WordNet to a
 sure category when no single noun is sure (at most two), are words the caption must use, each met by the
 noun or its nearest category (constrained beam search); every description also gets a sentence made from the labels
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from photosearch.vision.captioner import people
 from photosearch.vision.captioner.grounding import (
     GROUNDING_VERSION,
     MAX_CONSTRAINTS,
@@ -65,6 +69,7 @@ class Describer:
         self.retrieval = retrieval
         self.text_embedder = text_embedder
         self.max_constraints = MAX_CONSTRAINTS  # label nouns a caption must use (0: plain beam search)
+        self._people_prompts: np.ndarray | None = None  # joint-space vectors of people.py's prompts
         self._lock = threading.Lock()
 
     @classmethod
@@ -78,6 +83,15 @@ class Describer:
         captioner = Captioner.load(beam_size=ALTERNATIVES) if Captioner.available() else None
         retrieval = RetrievalHead.load() if RetrievalHead.available() else None
         return cls(EfficientNetLite0Encoder(), captioner, retrieval, TextEmbedder())
+
+    def _no_people_bans(self, image_vectors: np.ndarray) -> list[tuple[str, ...]] | None:
+        """Per photo, the person words its caption may not use (people.py); None without the text model."""
+        if self.text_embedder is None:
+            return None
+        if self._people_prompts is None:
+            sentences = [*people.PERSON_PROMPTS, *people.OTHER_PROMPTS]
+            self._people_prompts = self.retrieval.text_vectors(self.text_embedder.embed(sentences))
+        return people.banned_words(people.people_scores(image_vectors, self._people_prompts))
 
     @property
     def model_name(self) -> str:
@@ -106,11 +120,13 @@ class Describer:
                 else [[] for _ in images]
             )
             required = [[n.words for n in confident_nouns(m, limit=self.max_constraints)] for m in masses]
-            captions = (
-                self.captioner.caption(features.grid, required=required) if self.captioner else [[] for _ in images]
-            )
             image_vectors = (
                 self.retrieval.image_vectors(features.grid) if self.retrieval else [None] * len(images)
+            )
+            banned = self._no_people_bans(image_vectors) if self.retrieval else None
+            captions = (
+                self.captioner.caption(features.grid, required=required, banned=banned)
+                if self.captioner else [[] for _ in images]
             )
             texts = [caps[0].text if caps else "" for caps in captions]
             text_vectors = (

@@ -126,6 +126,7 @@ def beam_search(
     constraints: Sequence[Sequence[Sequence[int]]] | None = None,
     prefix: torch.Tensor | None = None,
     singular_only: Sequence[int] = (),
+    banned_per_photo: Sequence[Sequence[int]] | None = None,
 ) -> list[list[Caption]]:
     """encoder_out [B, P, E] -> for each photo its n_best (default k) captions, best first.
 
@@ -134,7 +135,9 @@ def beam_search(
     prefix [B, L] = word ids every caption of photo b starts with ("a", "giraffe"): fed to the decoder and
     scored like any other words (so the captions compare with unforced ones), then the search goes on.
     singular_only = word ids (the plural forms a constraint allows) never proposed within ARTICLE_WINDOW words
-    after "a"/"an": "two dogs" and "a dog", not "a brown dogs"."""
+    after "a"/"an": "two dogs" and "a dog", not "a brown dogs".
+    banned_per_photo[b] = word ids photo b's captions never use (people.py: person words in a photo without
+    people)."""
     decoder.eval()
     k = beam_size
     n_best = n_best or k
@@ -175,6 +178,12 @@ def beam_search(
     articles = torch.tensor([word_map.word_to_id[a] for a in ("a", "an") if a in word_map.word_to_id],
                             dtype=torch.long, device=device)
     plurals = torch.tensor(sorted(set(singular_only)), dtype=torch.long, device=device)
+    photo_bans = None  # [batch, V] True where photo b may not use the word
+    if banned_per_photo is not None and any(banned_per_photo):
+        photo_bans = torch.zeros((batch, vocab), dtype=torch.bool, device=device)
+        for b, ids in enumerate(banned_per_photo):
+            if ids:
+                photo_bans[b, torch.tensor(list(ids), dtype=torch.long, device=device)] = True
 
     if prefix is not None and prefix.shape[1]:
         h, c, scores, seqs, seq_alphas, words = _force_prefix(
@@ -204,6 +213,8 @@ def beam_search(
         logprobs = logits.float().log_softmax(dim=1)  # [b*m, V]
         vocab = logprobs.shape[1]
         logprobs[:, banned] = inf
+        if photo_bans is not None:
+            logprobs.masked_fill_(photo_bans[active].repeat_interleave(m, dim=0), inf)
         _ban_repeats(logprobs, seqs, no_repeat_ngram)
         _ban_plurals_after_articles(logprobs, seqs, articles, plurals)
         if groups > 1:  # only a hypothesis that met every constraint may end

@@ -118,17 +118,22 @@ class Captioner:
         grid: torch.Tensor,
         beam_size: int | None = None,
         required: Sequence[Sequence[str | Sequence[str]]] | None = None,
+        banned: Sequence[Sequence[str]] | None = None,
     ) -> list[list[Caption]]:
         """grid [B, P, E] encoder features -> for each photo its beam_size captions, best first.
 
         required[b]: the constraints of photo b's captions, each a word or a tuple of alternative words
-        (unknown words are dropped, and a constraint with no known word). Photos are searched
+        (unknown words are dropped, and a constraint with no known word). banned[b]: words photo b's captions
+        never use (people.py). Photos are searched
         in groups of equal constraint count, so photos without any pay nothing for the others'."""
         device = next(self.decoder.parameters()).device
         grid = grid.to(device, torch.float32)
         ids = [[alts for alts in (self._ids(c) for c in constraints) if alts] for constraints in (required or [])]
         ids += [[] for _ in range(grid.shape[0] - len(ids))]
         plurals = self._plural_ids(required or [])
+        ban_ids = [[self.word_map.word_to_id[w] for w in words if w in self.word_map.word_to_id]
+                   for words in (banned or [])]
+        ban_ids += [[] for _ in range(grid.shape[0] - len(ban_ids))]
         out: list[list[Caption]] = [[] for _ in range(grid.shape[0])]
         for count in sorted({len(c) for c in ids}):
             photos = [i for i, c in enumerate(ids) if len(c) == count]
@@ -141,6 +146,7 @@ class Captioner:
                 length_penalty=self.length_penalty,
                 constraints=[ids[i] for i in photos] if count else None,
                 singular_only=plurals,
+                banned_per_photo=[ban_ids[i] for i in photos],
             )
             if count and self.subject_first:
                 results = self._with_subject_first(grid, photos, ids, results, beam_size or self.beam_size, plurals)

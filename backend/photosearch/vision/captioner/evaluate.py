@@ -39,10 +39,12 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     length_penalty = args.length_penalty if args.length_penalty is not None else captioner.length_penalty
     captioner.length_penalty = length_penalty
     required = None if args.no_constraints else required_words(cache["grid"], args.min_mass)
+    below = getattr(args, "people_below", None)
+    banned = None if getattr(args, "no_people_check", False) else no_people_bans(cache["grid"], below)
     rows = []
     for beam in [int(b) for b in str(args.beam).split(",") if b.strip()]:
         started = time.time()
-        hyps = caption_split(captioner, cache["grid"], beam, required)
+        hyps = caption_split(captioner, cache["grid"], beam, required, banned)
         seconds = time.time() - started
         scores = corpus_scores(references, hyps, meteor=True, cider=True)
         rows.append({"beam": beam, **scores, "seconds": seconds,
@@ -72,13 +74,30 @@ def required_words(grid: torch.Tensor, min_mass: float | None = None) -> list[li
             for p in classifier_probs(grid)]
 
 
+def no_people_bans(grid: torch.Tensor, below: float | None = None) -> list[tuple[str, ...]] | None:
+    """Each photo's banned person words, as the product chooses them (people.py); None without the models."""
+    from photosearch.text.embedder import TextEmbedder
+    from photosearch.text.retrieval import RetrievalHead
+    from photosearch.vision.captioner import people
+
+    if not RetrievalHead.available():
+        return None
+    head = RetrievalHead.load()
+    prompts = head.text_vectors(TextEmbedder().embed([*people.PERSON_PROMPTS, *people.OTHER_PROMPTS]))
+    scores = people.people_scores(head.image_vectors(grid), prompts)
+    return people.banned_words(scores, people.NO_PEOPLE_BELOW if below is None else below)
+
+
 def caption_split(captioner: Captioner, grid: torch.Tensor, beam: int, required: list[list] | None,
-                  batch_size: int = 100) -> list[list[str]]:
-    """Best caption (words) of every photo, `required` words forced as in the product."""
+                  banned: list[tuple[str, ...]] | None = None, batch_size: int = 100) -> list[list[str]]:
+    """Best caption (words) of every photo, `required` words forced and `banned` words banned as in the
+    product."""
     out = []
     for start in range(0, grid.shape[0], batch_size):
         needed = required[start : start + batch_size] if required is not None else None
-        for caps in captioner.caption(grid[start : start + batch_size], beam_size=beam, required=needed):
+        bans = banned[start : start + batch_size] if banned is not None else None
+        for caps in captioner.caption(grid[start : start + batch_size], beam_size=beam, required=needed,
+                                      banned=bans):
             out.append(caps[0].words)
     return out
 

@@ -1,0 +1,40 @@
+"""people.py: person words are banned from the captions of photos the joint space sees no people in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosearch.vision.captioner import people
+
+
+def unit(v: list[float]) -> np.ndarray:
+    a = np.asarray(v, np.float32)
+    return a / np.linalg.norm(a)
+
+
+def test_people_score_is_best_person_prompt_minus_best_other_prompt() -> None:
+    n_people, n_other = len(people.PERSON_PROMPTS), len(people.OTHER_PROMPTS)
+    prompts = np.eye(n_people + n_other, dtype=np.float32)  # each prompt its own axis
+    person_photo = unit([0.9] + [0.0] * (n_people - 1) + [0.1] + [0.0] * (n_other - 1))
+    thing_photo = unit([0.1] + [0.0] * (n_people - 1) + [0.0] * (n_other - 1) + [0.9])
+    scores = people.people_scores(np.stack([person_photo, thing_photo]), prompts)
+    assert scores[0] == pytest.approx(person_photo[0] - person_photo[n_people], abs=1e-6)
+    assert scores[0] > 0 > scores[1]
+    bans = people.banned_words(scores)
+    assert bans[0] == () and "man" in bans[1] and "people" in bans[1]
+
+
+def test_the_app_keeps_people_out_of_an_espresso_and_in_a_portrait() -> None:
+    """Through the product's Describer: skimage's espresso photo used to be 'a brown dog is sitting on a ...'
+    or 'a man ...'; the astronaut's portrait must still be about a person."""
+    from skimage import data
+
+    from photosearch.services.describe import Describer
+
+    describer = Describer.default()
+    coffee, astronaut = describer.describe([Image.fromarray(data.coffee()), Image.fromarray(data.astronaut())])
+    assert not set(coffee.caption.split()) & set(people.PERSON_WORDS), coffee.caption
+    assert set(astronaut.caption.split()) & {"man", "woman", "person", "girl", "boy", "lady"}, astronaut.caption
+    assert all(not set(a["text"].split()) & set(people.PERSON_WORDS) for a in coffee.alternatives)
