@@ -168,3 +168,25 @@ def test_profile_texts_read_only_the_photos_added_since(services):
     with services.db.session() as session:  # deleted (as the app deletes: soft, then purged)
         session.get(Photo, b).deleted_at = datetime.now(UTC)
     assert "rocket" not in texts.get(pid, store.get(pid).stamp).vocabulary
+
+
+def test_a_profile_known_to_be_large_is_quantized_chunk_by_chunk(monkeypatch):
+    """A full read that counted ANN_THRESHOLD+ photos never holds them as float32: the same codes, scores and
+    shortlist as when the float32 rows are quantized once the threshold is crossed."""
+    monkeypatch.setattr(vectors_module, "ANN_THRESHOLD", 500)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1200, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    late, early = ProfileVectors(1), ProfileVectors(1, expected=1200)
+    for start in range(0, 1200, 200):
+        rows = x[start : start + 200]
+        for pv in (late, early):
+            pv.append(list(range(start + 1, start + 201)), [0] * 200, [r.tobytes() for r in rows])
+        assert early._image is None  # never float32
+    a, b = late.view(), early.view()
+    assert a.quantized and b.quantized
+    np.testing.assert_array_equal(a.codes, b.codes)
+    np.testing.assert_array_equal(a.scale, b.scale)
+    q = x[7]
+    np.testing.assert_allclose(a.scores(q), b.scores(q))
+    assert a.shortlist(q, 20).tolist() == b.shortlist(q, 20).tolist()

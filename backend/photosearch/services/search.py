@@ -248,7 +248,8 @@ class Searcher:
 
     def warm(self) -> None:
         """Load what the first query would wait for: the query models, the label words' vectors, and every
-        profile's vectors, postings, vocabulary and label arrays, and a Whoosh searcher."""
+        profile's vectors, postings, vocabulary and label arrays. Not a Whoosh searcher: plain words are
+        scored from the postings, and only a phrase, NOT or AND opens one (≈ 0.15 s, ≈ 300 MB at 100K)."""
         models = self._models()
         if models is not None and models.text_embedder is not None:
             self.embed_queries(["a photo"])
@@ -261,7 +262,6 @@ class Searcher:
             self.vectors.get(profile_id)
             self.postings.warm(profile_id)
             self.texts.get(profile_id, self.vectors.get(profile_id).stamp)
-            self.index.top(profile_id, "photo", limit=1)
 
     # -- query vectors -------------------------------------------------------------------------------
     def embed_queries(self, queries: list[str]) -> np.ndarray:

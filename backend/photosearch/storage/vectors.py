@@ -36,7 +36,7 @@ from photosearch.storage.models import Description, Photo
 
 NO_DATE = np.iinfo(np.int64).min  # taken_at unknown: outside every date range
 RECOUNT_S = 2.0  # how stale a removal may be before the matrix is read again
-READ_CHUNK = 20_000  # rows per database read while loading
+READ_CHUNK = 5_000  # rows per database read while loading (20K rows of blobs held ~60 MB more)
 _GENERATIONS = itertools.count(1)
 ANN_THRESHOLD = 50_000  # photos from which a profile is searched through the bit sketch first
 
@@ -90,6 +90,10 @@ class ProfileVectors:
     counted_at: float = 0.0
     deleted: tuple = (0, None)  # (count, latest deleted_at) of the profile's deleted photos when read
     generation: int = field(default_factory=lambda: next(_GENERATIONS))  # a new one per full read
+    # Photos the caller knows are coming (a full read counts them first): from ANN_THRESHOLD on, every chunk
+    # becomes int8 codes as it arrives, so loading never holds the float32 matrix (4x the codes: 307 MB per
+    # 100K photos of d = 768).
+    expected: int = 0
     bits_lock: threading.Lock = field(default_factory=threading.Lock)  # faiss: no search during an add
 
     def __len__(self) -> int:
@@ -117,8 +121,13 @@ class ProfileVectors:
         present = next((b for b in image if b is not None), None)
         if present is not None and not self.dim:
             self.dim = len(present) // 4
-            self._image = _Growable(self.dim, np.float32, len(ids))
-            self._image.append(np.zeros((len(self), self.dim), np.float32))  # rows before any vector
+            if self.expected >= ANN_THRESHOLD:
+                self._start_quantized(max(self.expected, len(self) + len(ids)))
+                if len(self):  # rows before any vector
+                    self._append_quantized(np.zeros((len(self), self.dim), np.float32))
+            else:
+                self._image = _Growable(self.dim, np.float32, len(ids))
+                self._image.append(np.zeros((len(self), self.dim), np.float32))
         if self.dim:
             rows = np.zeros((len(ids), self.dim), np.float32)
             for i, blob in enumerate(image):
@@ -132,11 +141,14 @@ class ProfileVectors:
         self._dated.append(np.asarray(dated, np.int64))
         if self._codes is None and self.dim and len(self) >= ANN_THRESHOLD:
             full, self._image = self._image.view, None
-            self._codes = _Growable(self.dim, np.int8, len(full))
-            self._scale = _Growable(0, np.float32, len(full))
-            self._bits = binary_index(self.dim)
+            self._start_quantized(len(full))
             for start in range(0, len(full), READ_CHUNK):
                 self._append_quantized(full[start : start + READ_CHUNK])
+
+    def _start_quantized(self, capacity: int) -> None:
+        self._codes = _Growable(self.dim, np.int8, capacity)
+        self._scale = _Growable(0, np.float32, capacity)
+        self._bits = binary_index(self.dim)
 
     def _append_quantized(self, rows: np.ndarray) -> None:
         codes, scale = quantize(rows)
@@ -287,7 +299,11 @@ class VectorStore:
                     stale = count != len(vectors) + added  # photos vanished
                     vectors.counted_at = time.monotonic()
             if stale:
-                vectors = ProfileVectors(profile_id, counted_at=time.monotonic(), deleted=deleted)
+                with self.db.session() as session:
+                    visible = session.scalar(select(func.count(Photo.id)).where(
+                        Photo.profile_id == profile_id, Photo.deleted_at.is_(None)))
+                vectors = ProfileVectors(profile_id, counted_at=time.monotonic(), deleted=deleted,
+                                         expected=visible or 0)
                 self._read(vectors, after_id=0)
             elif newest is not None and newest > last:
                 self._read(vectors, after_id=last)
