@@ -51,7 +51,7 @@ from photosearch.storage.models import Description, Photo, Profile  # noqa: E402
 PROFILE = "bench"
 DEFAULT_CAPTIONS = ROOT.parent / "shared" / "flickr8k" / "Flickr8k.token.txt"
 FALLBACK_CAPTIONS = Path("/work/shared/flickr8k/Flickr8k.token.txt")
-CHUNK = 5000
+CHUNK = 10_000  # photos per transaction and per index commit
 
 
 def log(*parts: object) -> None:
@@ -128,7 +128,7 @@ def build_collection(data_dir: Path, size: int, captions: list[str], labels: lis
                     caption=texts[0],
                     alternatives=[{"text": t, "score": round(-1.0 - j * 0.3, 4)} for j, t in enumerate(texts)],
                     attention={"grid": [7, 7], "words": words,
-                               "maps": [[round(rng.random() / 49, 4) for _ in range(49)] for _ in words]},
+                               "maps": np.round(nrng.random((len(words), 49)) / 49, 4).tolist()},
                     labels=[{"label": lab, "score": round(rng.random(), 4)} for lab in rng.sample(labels, 5)],
                     model="bench-synthetic",
                     image_vector=image_vectors[i].tobytes(),
