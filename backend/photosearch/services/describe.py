@@ -89,8 +89,7 @@ class Describer:
         if self.text_embedder is None:
             return None
         if self._people_prompts is None:
-            sentences = [*people.PERSON_PROMPTS, *people.OTHER_PROMPTS]
-            self._people_prompts = self.retrieval.text_vectors(self.text_embedder.embed(sentences))
+            self._people_prompts = self.retrieval.text_vectors(self.text_embedder.embed(list(people.PROMPTS)))
         return people.banned_words(people.people_scores(image_vectors, self._people_prompts))
 
     @property

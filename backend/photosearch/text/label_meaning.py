@@ -125,11 +125,8 @@ class LabelMeaning:
         words = self._words
         rows = [int(words.name[class_index]), int(words.noun[class_index]),
                 *[int(h) for h in words.hypernyms[class_index] if h >= 0]]
-        if sims is None:
-            sims = self.word_sims(query_vector)
-        if sims is None:
-            return None
-        picked = sims[rows]
+        # Without `sims` (one class): only its few words.
+        picked = sims[rows] if sims is not None else self._matrix[rows] @ np.asarray(query_vector, np.float32)
         best = int(np.argmax(picked))
         return words.words[rows[best]], float(picked[best])
 

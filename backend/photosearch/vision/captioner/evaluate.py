@@ -83,7 +83,7 @@ def no_people_bans(grid: torch.Tensor, below: float | None = None) -> list[tuple
     if not RetrievalHead.available():
         return None
     head = RetrievalHead.load()
-    prompts = head.text_vectors(TextEmbedder().embed([*people.PERSON_PROMPTS, *people.OTHER_PROMPTS]))
+    prompts = head.text_vectors(TextEmbedder().embed(list(people.PROMPTS)))
     scores = people.people_scores(head.image_vectors(grid), prompts)
     return people.banned_words(scores, people.NO_PEOPLE_BELOW if below is None else below)
 

@@ -18,6 +18,7 @@ import numpy as np
 
 PERSON_PROMPTS = ("a person", "a man", "a woman", "a child", "people")
 OTHER_PROMPTS = ("a dog", "an animal", "a landscape", "an object")
+PROMPTS = (*PERSON_PROMPTS, *OTHER_PROMPTS)  # embed these, in this order, for `people_scores`
 # Chosen on the Flickr8k dev split (docs/captioner-eval.md): 93 % of photos with people keep their person
 # words, 94 % of photos without people lose them.
 NO_PEOPLE_BELOW = -0.15
@@ -34,8 +35,7 @@ PERSON_WORDS = (
 
 
 def people_scores(image_vectors: np.ndarray, prompt_vectors: np.ndarray) -> np.ndarray:
-    """[N] people score per photo; prompt_vectors are the joint-space vectors of PERSON_PROMPTS then
-    OTHER_PROMPTS, in that order."""
+    """[N] people score per photo; prompt_vectors are the joint-space vectors of PROMPTS."""
     sims = np.asarray(image_vectors, np.float32) @ np.asarray(prompt_vectors, np.float32).T  # [N, P]
     people = len(PERSON_PROMPTS)
     return sims[:, :people].max(axis=1) - sims[:, people:].max(axis=1)
