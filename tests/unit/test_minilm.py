@@ -39,8 +39,8 @@ def test_vectors_equal_sentence_transformers() -> None:
 def test_batches_do_not_change_a_sentence() -> None:
     """Padding to the batch's longest sentence is masked out: a sentence's vector is the same alone."""
     encoder = SentenceEncoder(model_dir())
-    together = encoder.encode(TEXTS, batch_size=3).numpy()
-    alone = np.stack([encoder.encode([t]).numpy()[0] for t in TEXTS])
+    together = encoder.encode(TEXTS, batch_size=3)
+    alone = np.stack([encoder.encode([t])[0] for t in TEXTS])
     np.testing.assert_allclose(together, alone, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from photosearch import __version__
 from photosearch.config import Settings
@@ -27,6 +28,10 @@ from photosearch.services.search import Searcher
 from photosearch.services.timeline import Timeline
 from photosearch.storage.db import Database
 from photosearch.storage.index import PhotoIndex
+from photosearch.text.query_models import QueryModels
+from photosearch.vision.captioner import DEFAULT_WEIGHTS as CAPTIONER_WEIGHTS
+
+T = TypeVar("T")  # what a _Lazy loads: the Describer, or the QueryModels
 
 
 @dataclass
@@ -74,16 +79,15 @@ class Services:
         jobs = Jobs(settings, db, ingestor, queue)
         if queue is not None:
             queue.bind(jobs.run_job, lambda job_id: jobs.job_status(job_id).finished)
-        searcher = Searcher(settings, db, index, models.get)
+        # Search needs only the text models, which run without torch (text/query_models.py: ~500 MB less for a
+        # server that searches); models given by the caller (tests) serve both.
+        query_models = models if describer else _Lazy(QueryModels.default)
+        searcher = Searcher(settings, db, index, query_models.get)
         library = Library(settings, db, index)
         return cls(settings, db, index, library, ingestor, jobs, searcher, Timeline(db, library),
                    Deletion(settings, db, index))
 
     def health(self) -> Health:
-        # Imported here: the captioner module pulls in torch, which a health check should not wait for
-        # unless it is asked.
-        from photosearch.vision.captioner.captioner import Captioner
-
         s = self.settings
         limits = Limits(
             max_query_length=s.max_query_chars,
@@ -91,18 +95,18 @@ class Services:
             max_photo_mb=s.max_image_bytes / 1e6,
             max_url_list_entries=s.max_url_list_entries,
         )
-        return Health(ok=True, version=__version__, captioner=Captioner.available(), limits=limits)
+        return Health(ok=True, version=__version__, captioner=CAPTIONER_WEIGHTS.exists(), limits=limits)
 
 
-class _Lazy:
+class _Lazy(Generic[T]):
     """Loads the models once, on first use, whichever thread asks first."""
 
-    def __init__(self, factory: Callable[[], Describer]) -> None:
+    def __init__(self, factory: Callable[[], T]) -> None:
         self._factory = factory
-        self._value: Describer | None = None
+        self._value: T | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> Describer:
+    def get(self) -> T:
         with self._lock:
             if self._value is None:
                 self._value = self._factory()

@@ -82,7 +82,7 @@ class Describer:
 
         captioner = Captioner.load(beam_size=ALTERNATIVES) if Captioner.available() else None
         retrieval = RetrievalHead.load() if RetrievalHead.available() else None
-        return cls(EfficientNetLite0Encoder(), captioner, retrieval, TextEmbedder())
+        return cls(EfficientNetLite0Encoder(), captioner, retrieval, TextEmbedder.shared())
 
     def _no_people_bans(self, image_vectors: np.ndarray) -> list[tuple[str, ...]] | None:
         """Per photo, the person words its caption may not use (people.py); None without the text model."""

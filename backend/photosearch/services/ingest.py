@@ -40,8 +40,7 @@ from photosearch.storage.db import Database
 from photosearch.storage.index import IndexDoc, PhotoIndex
 from photosearch.storage.models import Description, JobItem, Photo
 from photosearch.units import megabytes
-from photosearch.vision.encoder import model_input
-from photosearch.vision.imageio import decode_image, make_thumbnail, normalised_jpeg
+from photosearch.vision.imageio import decode_image, make_thumbnail, model_input, normalised_jpeg
 from photosearch.vision.labels import search_terms
 from photosearch.vision.photo_metadata import PhotoMetadata, read_photo_metadata
 

@@ -125,6 +125,7 @@ def _article(word: str) -> str:
 
 
 # -- the collection's vocabulary -----------------------------------------------------------------------
+READ_CHUNK = 5_000  # photos per database read while loading
 _TOKEN = re.compile(r"[^\W_]+")  # the words of query_terms.words: "café" stays "café"
 
 
@@ -134,7 +135,7 @@ class ProfileText:
 
     vocabulary: Counter[str]  # word -> number of photos whose texts use it
     ids: np.ndarray  # int64 [N]
-    label_index: np.ndarray  # int64 [N, 5] ImageNet classes, -1 = none
+    label_index: np.ndarray  # int16 [N, 5] ImageNet classes, -1 = none
     label_prob: np.ndarray  # float32 [N, 5]
 
     def label_rows(self, photo_ids: np.ndarray) -> np.ndarray:
@@ -167,37 +168,39 @@ class ProfileTexts:
                 return cached[1]
             # Photos only added since (the same generation of the vectors, more rows): read just those.
             grown = stamp and cached is not None and cached[0][0] == stamp[0] and stamp[1] > cached[0][1]
-            after = int(cached[1].ids[-1]) if grown and len(cached[1].ids) else 0
-            rows = session.execute(
-                select(Photo.id, Description.caption, Description.alternatives, Description.labels,
-                       Photo.poster_caption, Photo.hashtags)
-                .join(Photo, Photo.id == Description.photo_id)
-                .where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None), Photo.id > after)
-                .order_by(Photo.id)
-            ).all()
-        result = _profile_text(rows, cached[1] if grown else None)
+        result = self._read(profile_id, cached[1] if grown else None)
         with self._lock:
             self._cache[profile_id] = (key, result)
         return result
 
+    def _read(self, profile_id: int, before: ProfileText | None) -> ProfileText:
+        """The texts of the profile's visible photos after those of `before`, READ_CHUNK rows at a time: a million
+        photos' captions and labels as row objects at once would hold gigabytes."""
+        from photosearch.text.label_meaning import label_arrays
 
-def _profile_text(rows: list, before: ProfileText | None) -> ProfileText:
-    """The texts of `rows` (id, caption, alternatives, labels, poster, hashtags), after those of `before`."""
-    from photosearch.text.label_meaning import label_arrays
-
-    counts: Counter[str] = Counter(before.vocabulary) if before is not None else Counter()
-    for _, caption, alternatives, labels, poster, hashtags in rows:
-        text = " ".join([caption or "", *(a.get("text", "") for a in alternatives or []),
-                         *(_label_words(lab) for lab in labels or []), poster or "",
-                         *(hashtags or [])])
-        counts.update(set(_TOKEN.findall(text.lower())))
-    index, prob = label_arrays([r[3] for r in rows])
-    ids = np.array([r[0] for r in rows], np.int64)
-    if before is not None:
-        ids = np.concatenate([before.ids, ids])
-        index = np.concatenate([before.label_index, index])
-        prob = np.concatenate([before.label_prob, prob])
-    return ProfileText(counts, ids, index, prob)
+        counts: Counter[str] = Counter(before.vocabulary) if before is not None else Counter()
+        parts = [(before.ids, before.label_index, before.label_prob)] if before is not None else []
+        last_id = int(before.ids[-1]) if before is not None and len(before.ids) else 0
+        while True:
+            with self.db.session() as session:
+                rows = session.execute(
+                    select(Photo.id, Description.caption, Description.alternatives, Description.labels,
+                           Photo.poster_caption, Photo.hashtags)
+                    .join(Photo, Photo.id == Description.photo_id)
+                    .where(Photo.profile_id == profile_id, Photo.deleted_at.is_(None), Photo.id > last_id)
+                    .order_by(Photo.id).limit(READ_CHUNK)
+                ).all()
+            for _, caption, alternatives, labels, poster, hashtags in rows:
+                text = " ".join([caption or "", *(a.get("text", "") for a in alternatives or []),
+                                 *(_label_words(lab) for lab in labels or []), poster or "", *(hashtags or [])])
+                counts.update(set(_TOKEN.findall(text.lower())))
+            index, prob = label_arrays([r[3] for r in rows])
+            parts.append((np.array([r[0] for r in rows], np.int64), index, prob))
+            if len(rows) < READ_CHUNK:
+                break
+            last_id = rows[-1][0]
+        ids, index, prob = (np.concatenate(column) for column in zip(*parts, strict=True))
+        return ProfileText(counts, ids, index, prob)
 
 
 def _label_words(label: dict) -> str:

@@ -27,7 +27,9 @@ functions over arrays; evaluation (services/eval_search.py) and new signals use 
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -204,11 +206,14 @@ def _nan(n: int) -> np.ndarray:
 def serving_threads() -> None:
     """One BLAS/OpenMP thread per request thread, for a server answering many small queries on a few cores:
     thread teams per query fight each other and the GIL (measured in docs/performance.md)."""
-    import torch
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)  # numpy's BLAS (OpenBLAS), and any OpenMP runtime already loaded
-    torch.set_num_threads(1)
+    threadpool_limits(1)  # numpy's BLAS (OpenBLAS, the query models), and any OpenMP runtime already loaded
+    # Searching never imports torch (text/query_models.py); describing an upload does, later, with one thread.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 # -- the service -----------------------------------------------------------------------------------------

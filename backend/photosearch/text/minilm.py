@@ -1,10 +1,11 @@
-"""all-MiniLM-L6-v2 as a sentence embedder, in plain torch: tokenizer -> 6-layer BERT -> mean -> unit length.
+"""all-MiniLM-L6-v2 as a sentence embedder, in numpy: tokenizer -> 6-layer BERT -> mean -> unit length.
 
 This is the whole network sentence-transformers runs for this model (its modules.json: Transformer, mean
 Pooling, Normalize), read from the same packaged files (`tokenizer.json`, `config.json`, `model.safetensors`).
 Written out here because importing sentence-transformers and transformers costs ~4 s of every command's
-start-up and several ms of generic Python per query; tests/unit/test_minilm.py checks the vectors equal
-sentence-transformers' to 1e-5.
+start-up, and in numpy rather than torch because the search server needs nothing else from torch: importing
+torch alone holds ~500 MB of memory (docs/performance.md), more than a million photos' postings.
+tests/unit/test_minilm.py checks the vectors equal sentence-transformers' to 1e-5.
 
 Notation: N sentences, T tokens (the longest sentence, at most MAX_TOKENS, [CLS] and [SEP] included),
 H = 384 hidden size, A = 12 attention heads of H / A = 32, F = 1536 feed-forward size.
@@ -20,128 +21,156 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from torch import nn
-from torch.nn import functional as F  # noqa: N812 (torch's own convention)
+import numpy as np
 
 MAX_TOKENS = 256  # sentence_bert_config.json "max_seq_length": longer texts are cut, as sentence-transformers does
 
 
-class Layer(nn.Module):
-    """One post-LayerNorm BERT encoder layer; parameter names follow the checkpoint's."""
+# Abramowitz & Stegun 7.1.26: erf(z) = 1 - t * poly(t) * exp(-z^2), t = 1 / (1 + P z) for z >= 0; absolute error
+# below 1.5e-7. numpy has no erf (scipy's costs 28 MB to import and is 2x slower here).
+P = np.float32(0.3275911)
+A = [np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)]
 
-    def __init__(self, hidden: int, heads: int, ffn: int, eps: float) -> None:
-        super().__init__()
-        self.heads = heads
-        self.query, self.key, self.value = (nn.Linear(hidden, hidden) for _ in range(3))
-        self.attention_out = nn.Linear(hidden, hidden)
-        self.attention_norm = nn.LayerNorm(hidden, eps=eps)
-        self.intermediate = nn.Linear(hidden, ffn)
-        self.output = nn.Linear(ffn, hidden)
-        self.output_norm = nn.LayerNorm(hidden, eps=eps)
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """x [N, T, H], bias [N, 1, 1, T] (0 on tokens, -inf-like on padding) -> [N, T, H]."""
+def gelu(x: np.ndarray) -> np.ndarray:
+    """BERT's exact GELU, x * Phi(x) = x / 2 * (1 + erf(x / sqrt 2)), computed in place on two buffers (the
+    feed-forward activations are the largest array of a batch: [N * T, 1536])."""
+    z = x * np.float32(1 / np.sqrt(2))
+    t = np.abs(z)
+    t *= P
+    t += 1
+    np.reciprocal(t, out=t)
+    poly = t * A[0]
+    for a in A[1:]:
+        poly += a
+        poly *= t
+    np.square(z, out=t)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    poly *= t  # 1 - erf(|z|)
+    np.subtract(1, poly, out=poly)
+    np.copysign(poly, z, out=poly)  # erf(z)
+    poly += 1
+    poly *= x
+    poly *= np.float32(0.5)
+    return poly
+
+
+def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+@dataclass
+class Layer:
+    """One post-LayerNorm BERT encoder layer. Linear weights are stored transposed ([in, out]): x @ w + b."""
+
+    qkv: np.ndarray  # [H, 3H]: query, key and value projections side by side (one product instead of three)
+    qkv_bias: np.ndarray  # [3H]
+    attention_out: np.ndarray  # [H, H]
+    attention_out_bias: np.ndarray
+    attention_norm: tuple[np.ndarray, np.ndarray]  # LayerNorm (weight, bias)
+    intermediate: np.ndarray  # [H, F]
+    intermediate_bias: np.ndarray
+    output: np.ndarray  # [F, H]
+    output_bias: np.ndarray
+    output_norm: tuple[np.ndarray, np.ndarray]
+
+    def __call__(self, x: np.ndarray, bias: np.ndarray, heads: int, eps: float) -> np.ndarray:
+        """x [N, T, H], bias [N, 1, 1, T] (0 on tokens, a large negative number on padding) -> [N, T, H]."""
         n, t, h = x.shape
+        x = x.reshape(n * t, h)  # every token a row: one matrix product per projection, not one per sentence
+        qkv = (x @ self.qkv + self.qkv_bias).reshape(n, t, 3, heads, h // heads)  # [N, T, 3, A, H/A]
+        q, k, v = qkv.transpose(2, 0, 3, 1, 4)  # each [N, A, T, H/A]
+        scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(h // heads)) + bias  # [N, A, T, T]
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        context = (scores / scores.sum(-1, keepdims=True)) @ v  # [N, A, T, H/A]
+        context = context.transpose(0, 2, 1, 3).reshape(n * t, h)  # heads side by side again
+        x = layer_norm(x + context @ self.attention_out + self.attention_out_bias, *self.attention_norm, eps)
+        hidden = gelu(x @ self.intermediate + self.intermediate_bias)  # [N * T, F]
+        return layer_norm(x + hidden @ self.output + self.output_bias, *self.output_norm, eps).reshape(n, t, h)
 
-        def split(proj: nn.Linear) -> torch.Tensor:  # [N, T, H] -> [N, A, T, H/A]
-            return proj(x).view(n, t, self.heads, h // self.heads).transpose(1, 2)
 
-        context = F.scaled_dot_product_attention(split(self.query), split(self.key), split(self.value), bias)
-        context = context.transpose(1, 2).reshape(n, t, h)  # heads side by side again
-        x = self.attention_norm(x + self.attention_out(context))
-        return self.output_norm(x + self.output(F.gelu(self.intermediate(x))))
+class MiniLM:
+    """The network, from the checkpoint's tensors (names as in model.safetensors)."""
 
+    def __init__(self, config: dict, tensors: dict[str, np.ndarray]) -> None:
+        def get(name: str) -> np.ndarray:
+            return np.ascontiguousarray(tensors[name], dtype=np.float32)
 
-class MiniLM(nn.Module):
-    def __init__(self, config: dict) -> None:
-        super().__init__()
-        hidden, eps = config["hidden_size"], config["layer_norm_eps"]
-        self.words = nn.Embedding(config["vocab_size"], hidden)
-        self.positions = nn.Embedding(config["max_position_embeddings"], hidden)
-        self.token_types = nn.Embedding(config["type_vocab_size"], hidden)
-        self.embedding_norm = nn.LayerNorm(hidden, eps=eps)
-        self.layers = nn.ModuleList(
-            Layer(hidden, config["num_attention_heads"], config["intermediate_size"], eps)
-            for _ in range(config["num_hidden_layers"])
-        )
+        def norm(prefix: str) -> tuple[np.ndarray, np.ndarray]:
+            return get(f"{prefix}.weight"), get(f"{prefix}.bias")
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """ids, mask [N, T] -> sentence vectors [N, H], unit length."""
-        positions = torch.arange(ids.shape[1], device=ids.device)
-        # Every sentence is segment 0: token-type row 0 is simply added.
-        x = self.words(ids) + self.positions(positions) + self.token_types.weight[0]
-        x = self.embedding_norm(x)  # [N, T, H]
-        keep = mask[:, None, None, :].bool()  # [N, 1, 1, T]
-        bias = torch.zeros(keep.shape, dtype=x.dtype, device=x.device).masked_fill(~keep, torch.finfo(x.dtype).min)
+        self.heads, self.eps = config["num_attention_heads"], config["layer_norm_eps"]
+        self.words = get("embeddings.word_embeddings.weight")  # [vocabulary, H]
+        self.positions = get("embeddings.position_embeddings.weight")  # [512, H]
+        self.token_type = get("embeddings.token_type_embeddings.weight")[0]  # every sentence is segment 0
+        self.embedding_norm = norm("embeddings.LayerNorm")
+        self.layers = []
+        for i in range(config["num_hidden_layers"]):
+            p = f"encoder.layer.{i}."
+            attention = [f"{p}attention.self.{name}" for name in ("query", "key", "value")]
+            self.layers.append(Layer(
+                qkv=np.concatenate([get(f"{a}.weight").T for a in attention], 1).copy(),
+                qkv_bias=np.concatenate([get(f"{a}.bias") for a in attention]),
+                attention_out=get(f"{p}attention.output.dense.weight").T.copy(),
+                attention_out_bias=get(f"{p}attention.output.dense.bias"),
+                attention_norm=norm(f"{p}attention.output.LayerNorm"),
+                intermediate=get(f"{p}intermediate.dense.weight").T.copy(),
+                intermediate_bias=get(f"{p}intermediate.dense.bias"),
+                output=get(f"{p}output.dense.weight").T.copy(),
+                output_bias=get(f"{p}output.dense.bias"),
+                output_norm=norm(f"{p}output.LayerNorm"),
+            ))
+
+    @property
+    def dim(self) -> int:
+        return self.words.shape[1]
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """ids, mask [N, T] -> sentence vectors float32 [N, H], unit length."""
+        x = self.words[ids] + self.positions[: ids.shape[1]] + self.token_type  # [N, T, H]
+        x = layer_norm(x, *self.embedding_norm, self.eps)
+        bias = np.where(mask[:, None, None, :] > 0, 0.0, np.finfo(np.float32).min).astype(np.float32)  # [N,1,1,T]
         for layer in self.layers:
-            x = layer(x, bias)
-        weights = mask.unsqueeze(2).to(x.dtype)  # [N, T, 1]
-        mean = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)  # [N, H]
-        return F.normalize(mean, dim=1)
-
-
-# checkpoint name (after "encoder.layer.{i}.") -> our parameter name (after "layers.{i}.")
-LAYER_NAMES = {
-    "attention.self.query": "query", "attention.self.key": "key", "attention.self.value": "value",
-    "attention.output.dense": "attention_out", "attention.output.LayerNorm": "attention_norm",
-    "intermediate.dense": "intermediate", "output.dense": "output", "output.LayerNorm": "output_norm",
-}
-EMBEDDING_NAMES = {
-    "embeddings.word_embeddings": "words", "embeddings.position_embeddings": "positions",
-    "embeddings.token_type_embeddings": "token_types", "embeddings.LayerNorm": "embedding_norm",
-}
-
-
-def rename(key: str) -> str | None:
-    """A checkpoint key -> ours; None for what sentence embeddings do not use (the pooler, position_ids)."""
-    stem, _, leaf = key.rpartition(".")
-    if stem in EMBEDDING_NAMES:
-        return f"{EMBEDDING_NAMES[stem]}.{leaf}"
-    if stem.startswith("encoder.layer."):
-        index, _, rest = stem[len("encoder.layer."):].partition(".")
-        if rest in LAYER_NAMES:
-            return f"layers.{index}.{LAYER_NAMES[rest]}.{leaf}"
-    return None
+            x = layer(x, bias, self.heads, self.eps)
+        weights = mask[:, :, None].astype(np.float32)  # [N, T, 1]
+        mean = (x * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)  # [N, H]
+        return mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
 
 
 class SentenceEncoder:
-    """Tokenizer + MiniLM from a sentence-transformers folder. `encode(texts) -> float32 [N, H]` (a tensor)."""
+    """Tokenizer + MiniLM from a sentence-transformers folder. `encode(texts) -> float32 [N, H]`."""
 
     def __init__(self, folder: Path) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # one thread per request; no fork warnings
-        from safetensors.torch import load_file
+        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()  # padded per batch below, to the batch's longest sentence
-        self.model = MiniLM(json.loads((folder / "config.json").read_text())).eval()
-        state = {}
-        for key, tensor in load_file(str(folder / "model.safetensors")).items():
-            name = rename(key)
-            if name is not None:
-                state[name] = tensor.float()
-        self.model.load_state_dict(state)  # strict: every parameter of ours must come from the file
+        config = json.loads((folder / "config.json").read_text())
+        self.model = MiniLM(config, load_file(str(folder / "model.safetensors")))
         self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
 
-    @torch.inference_mode()
-    def encode(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
         # Sentences of similar length share a batch (less padding), as sentence-transformers does.
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
-        out = torch.empty(len(texts), self.model.words.embedding_dim)
+        out = np.empty((len(texts), self.model.dim), np.float32)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             width = max(len(encodings[i].ids) for i in rows)
-            ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):
                 tokens = encodings[i].ids
-                ids[r, : len(tokens)] = torch.tensor(tokens)
+                ids[r, : len(tokens)] = tokens
                 mask[r, : len(tokens)] = 1
             out[rows] = self.model(ids, mask)
         return out
-

@@ -229,6 +229,21 @@ class RetrievalHead(nn.Module):
         tmp = path.with_suffix(".tmp")
         torch.save(blob, tmp)
         tmp.replace(path)
+        self.export_text(path)
+
+    def export_text(self, path: Path) -> Path:
+        """Write the text towers beside the head's file `path` as safetensors (fp16), which the search server
+        reads without torch (text/query_models.py). Returns the file written."""
+        from safetensors.torch import save_file
+
+        from photosearch.text.query_models import text_weights_path
+
+        target = text_weights_path(Path(path))
+        text = {k: v.detach().half().contiguous() for k, v in self.state_dict().items() if ".text." in k}
+        tmp = target.with_suffix(".tmp")
+        save_file(text, str(tmp), metadata={"format": str(FORMAT_VERSION), "members": str(len(self.members))})
+        tmp.replace(target)
+        return target
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_WEIGHTS) -> RetrievalHead:

@@ -34,8 +34,8 @@ import torch
 from PIL import Image
 
 from photosearch.errors import ModelError
+from photosearch.vision.imageio import IMAGE_SIZE, model_input  # noqa: F401 (model_input: part of this API)
 
-IMAGE_SIZE = 224
 ENCODE_BATCH = 4  # photos per forward pass
 
 
@@ -52,17 +52,6 @@ class ImageEncoder(Protocol):
     grid_size: int
 
     def encode(self, images: list[Image.Image]) -> Features: ...
-
-
-def model_input(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
-    """An RGB photo -> the size×size RGB image the encoder reads. A large photo is first shrunk by a whole factor
-    (box filter) to >= 3x the size, then resampled bicubic: Pillow's `reducing_gap`, several times faster for
-    1600 px photos and indistinguishable from a full bicubic pass at 3x. Ingest calls it on its helper thread
-    while the models describe the previous batch; an image already at the size passes through."""
-    rgb = image.convert("RGB")
-    if rgb.size == (size, size):
-        return rgb
-    return rgb.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=3.0)
 
 
 def to_pixels(images: list[Image.Image], size: int = IMAGE_SIZE) -> torch.Tensor:

@@ -431,3 +431,18 @@ def make_thumbnail(img: Image.Image, size: int = 320) -> bytes:
 def normalised_jpeg(img: Image.Image, max_side: int = 1600) -> bytes:
     """The copy we keep and serve: upright sRGB JPEG, longer side at most `max_side`, no metadata."""
     return _jpeg(img, max_side, quality=90)
+
+
+# The encoder's input (vision/encoder.py); here because ingest makes it on its helper thread, without torch.
+IMAGE_SIZE = 224
+
+
+def model_input(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
+    """An RGB photo -> the size×size RGB image the encoder reads. A large photo is first shrunk by a whole factor
+    (box filter) to >= 3x the size, then resampled bicubic: Pillow's `reducing_gap`, several times faster for
+    1600 px photos and indistinguishable from a full bicubic pass at 3x. Ingest calls it on its helper thread
+    while the models describe the previous batch; an image already at the size passes through."""
+    rgb = image.convert("RGB")
+    if rgb.size == (size, size):
+        return rgb
+    return rgb.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=3.0)

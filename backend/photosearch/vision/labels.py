@@ -22,10 +22,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from photosearch.errors import InvalidInput
+
+if TYPE_CHECKING:  # torch only at run time of the functions given tensors: the search server never imports it
+    import torch
 
 NOUNS_FILE = Path(__file__).with_name("label_nouns.json")
 _RAW = json.loads(NOUNS_FILE.read_text())  # {"0": {"wnid", "name", "noun", "hypernyms"}, ...}

@@ -22,13 +22,11 @@ from pathlib import Path
 import torch
 
 from photosearch.errors import ModelError
+from photosearch.vision.captioner import DEFAULT_WEIGHTS
 from photosearch.vision.captioner.beam import Caption, beam_search
 from photosearch.vision.captioner.model import CaptionerConfig, DecoderWithAttention
 from photosearch.vision.captioner.wordmap import WordMap
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "captioner-flickr8k.pt"
-DEFAULT_WORD_MAP = WEIGHTS_DIR / "captioner-flickr8k.wordmap.json"
 # Chosen on the Flickr8k dev split (BLEU-4, beam 3: 0.2002 at 1.0, 0.2055 at 0.5, 0.2033 at 0.0).
 LENGTH_PENALTY = 0.5
 # Also search captions that start "a/an <required noun>" and keep whichever scores best (_with_subject_first).

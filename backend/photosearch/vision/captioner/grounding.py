@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from photosearch.vision.labels import label_nouns
+
+if TYPE_CHECKING:  # torch only at run time of the functions given tensors: the search server never imports it
+    import torch
 
 # Part of every description's caption_model: captions change when the grounding does (which nouns are
 # forced), so `photosearch redescribe` must redo photos described under an older version.
