@@ -122,6 +122,9 @@ def cmd_profile(args: argparse.Namespace) -> None:
 # -- ingest ---------------------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> None:
     services = _services(args)
+    # The models load (torch and the weights, ~2-3 s) on a helper thread while the job lists, hashes and decodes
+    # the first photos; the first batch to describe waits for them if it gets there first.
+    threading.Thread(target=services.ingestor.describer, name="photosearch-load-models", daemon=True).start()
     chosen = [(s, getattr(args, s.cli.dest)) for s in all_sources() if s.cli and getattr(args, s.cli.dest)]
     if len(chosen) != 1:  # argparse's mutually exclusive group already says so; kept for direct callers
         raise InvalidInput("say where the photos are: " + ", ".join(_cli_sources()))
