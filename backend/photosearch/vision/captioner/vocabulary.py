@@ -32,7 +32,7 @@ def label_words() -> list[str]:
 def word_vectors(words: list[str]) -> np.ndarray:
     from photosearch.text.embedder import TextEmbedder
 
-    return TextEmbedder().word_vectors(words)
+    return TextEmbedder.shared().word_vectors(words)  # the same weights the describer embeds captions with
 
 
 def extend_vocabulary(
