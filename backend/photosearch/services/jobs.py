@@ -29,7 +29,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
@@ -38,7 +38,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from photosearch.config import Settings
 from photosearch.errors import Conflict, InvalidInput, NotFound, PhotosearchError, is_disk_full
-from photosearch.services.ingest import ALREADY, Ingestor
+from photosearch.services.ingest import ALREADY, Ingestor, PreparedBatch
 from photosearch.services.library import profile_by_name
 from photosearch.services.redescribe import Redescribe
 from photosearch.sources.base import ListContext, Source
@@ -56,6 +56,10 @@ DISK_FULL_JOB_ERROR = ("disk full: no space is left for photosearch's data; the 
                        "it stopped when photosearch next starts (free some space first)")
 FINISHED = ("done", "failed", "cancelled")
 MAX_FAILURES_SHOWN = 200
+# Batches read and decoded ahead of the models: while they load (~2 s, mostly importing torch) the helper thread
+# gets this far instead of idling (1600 px photos, 100 end to end: 11.5 -> 12.5-12.9 photos/s). A prepared batch
+# of 16 full-size photos holds their stored JPEGs and 224 px inputs, about 16 x 0.75 MB.
+PREPARE_AHEAD = 4
 
 
 @dataclass
@@ -163,17 +167,17 @@ class IngestJob:
         items = run.pending_items(lambda: [p.source for p in photos])
         pending = [(item_id, photos[position]) for item_id, position, _ in items if position < len(photos)]
         self.ingestor.repair_index(run.profile_id)  # a previous run may have stopped between database and index
-        # Each batch is read and decoded (`prepare`) on a helper thread while the one before it is described,
-        # stored and indexed (`finish`): decoding and hashing overlap the models (services/ingest.py).
+        # Batches are read and decoded (`prepare`) on a helper thread, up to PREPARE_AHEAD of them ahead of the one
+        # being described, stored and indexed (`finish`): decoding and hashing overlap the models, and the first
+        # batches are ready when the models have loaded (services/ingest.py).
         with ThreadPoolExecutor(1, thread_name_prefix="photosearch-prepare") as helper:
-            previous = None
+            prepared: deque[Future[PreparedBatch]] = deque()
             for batch in run.batches(pending):
-                upcoming = helper.submit(self.ingestor.prepare, run.profile_id, batch)
-                if previous is not None:
-                    self.ingestor.finish(previous.result())
-                previous = upcoming
-            if previous is not None and not run.cancelled():
-                self.ingestor.finish(previous.result())
+                prepared.append(helper.submit(self.ingestor.prepare, run.profile_id, batch))
+                if len(prepared) > PREPARE_AHEAD:
+                    self.ingestor.finish(prepared.popleft().result())
+            while prepared and not run.cancelled():
+                self.ingestor.finish(prepared.popleft().result())
 
 
 class JobQueue(Protocol):
