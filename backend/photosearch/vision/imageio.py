@@ -442,10 +442,11 @@ IMAGE_SIZE = 224
 
 def model_input(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
     """An RGB photo -> the size×size RGB image the encoder reads. A large photo is first shrunk by a whole factor
-    (box filter) to >= 2x the size, then resampled bicubic: Pillow's `reducing_gap`, several times faster for
-    1600 px photos than a full bicubic pass (5.2 ms; 7.4 ms at gap 3, whose pixels differ by 0.3 / 255 on
-    average). Ingest calls it on its helper thread while the models describe the previous batch; an image
-    already at the size passes through."""
+    (box filter) to >= 2x the size, then resampled bicubic: Pillow's `reducing_gap`, several times faster than a
+    full bicubic pass (1600 px: 5.2 ms; 7.4 ms at gap 3). Captions are as good at gap 2 as at 3: Flickr8k dev
+    upscaled to 1600 px, BLEU-4 0.2096 vs 0.2087, CIDEr-D 0.4945 vs 0.4930, 150 of 1,000 captions differ
+    (scripts/eval_input_resize.py). Ingest calls it on its helper thread while the models describe the previous
+    batch; an image already at the size passes through."""
     rgb = image.convert("RGB")
     if rgb.size == (size, size):
         return rgb
