@@ -174,8 +174,8 @@ class ProfileTexts:
         return result
 
     def _read(self, profile_id: int, before: ProfileText | None) -> ProfileText:
-        """The texts of the profile's visible photos after those of `before`, READ_CHUNK rows at a time: a million
-        photos' captions and labels as row objects at once would hold gigabytes."""
+        """The texts of the profile's visible photos after those of `before`, READ_CHUNK rows at a time, so a large
+        profile's rows are never all held as Python objects at once."""
         from photosearch.text.label_meaning import label_arrays
 
         counts: Counter[str] = Counter(before.vocabulary) if before is not None else Counter()

@@ -74,7 +74,8 @@ def plain_leaves(parsed: wq.Query) -> list[Leaf] | None:
 
 # Whoosh stores a field's length in one byte; this table turns the byte back into the length it scores with.
 BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], np.float64)
-MAX_TF = 255  # term counts are stored in a byte (a caption saying one word 255 times scores as if 255)
+MAX_TF = 255  # term counts are stored in a byte: a word said more than 255 times in one field counts 255 times
+MAX_LENGTH = 65_535  # exact field lengths in two bytes: a longer field counts as this many words
 
 
 class _FieldPostings:
@@ -89,7 +90,8 @@ class Postings:
     """Rows of documents with their per-field postings; `scores(leaves)` ranks the live rows.
 
     Memory, per photo: 5 bytes per posting (a row number and a term count; the field's boost multiplies at
-    query time) plus ~30 bytes of row bookkeeping; at 1M photos of the benchmark's texts, ~60 postings each.
+    query time) plus ~30 bytes of row bookkeeping. The benchmark's texts make 42.7 postings per photo: ~230 MB
+    at 1M photos (docs/performance.md).
     """
 
     def __init__(self) -> None:
@@ -125,9 +127,10 @@ class Postings:
             self._live += 1
             for name, postings in self.fields.items():
                 tokens = field_tokens(name, doc)
-                postings.length_bytes.append(length_to_byte(len(tokens)))
-                postings.exact_lengths.append(min(len(tokens), 65_535))
-                postings.total_length += len(tokens)
+                length = min(len(tokens), MAX_LENGTH)
+                postings.length_bytes.append(length_to_byte(length))
+                postings.exact_lengths.append(length)
+                postings.total_length += length
                 for term, tf in Counter(tokens).items():
                     found = postings.terms.get(term)
                     if found is None:
