@@ -29,14 +29,16 @@ from photosearch.errors import ModelError
 from photosearch.text.embedder import TextEmbedder
 from photosearch.text.minilm import gelu, layer_norm
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-DEFAULT_TEXT_WEIGHTS = WEIGHTS_DIR / "retrieval-flickr8k.text.safetensors"
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which the tower was trained with
 
 
 def text_weights_path(head_path: Path) -> Path:
     """Where the text tower of the head saved at `head_path` lives: retrieval-X.pt -> retrieval-X.text.safetensors."""
     return head_path.with_suffix(".text.safetensors")
+
+
+# Beside the committed head (text/retrieval.py's DEFAULT_WEIGHTS, named here without importing torch).
+DEFAULT_TEXT_WEIGHTS = text_weights_path(Path(__file__).resolve().parent.parent / "weights" / "retrieval-flickr8k.pt")
 
 
 @dataclass

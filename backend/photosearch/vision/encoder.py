@@ -34,7 +34,7 @@ import torch
 from PIL import Image
 
 from photosearch.errors import ModelError
-from photosearch.vision.imageio import IMAGE_SIZE, model_input  # noqa: F401 (model_input: part of this API)
+from photosearch.vision.imageio import IMAGE_SIZE, model_input
 
 ENCODE_BATCH = 4  # photos per forward pass
 
