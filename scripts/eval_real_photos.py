@@ -9,7 +9,7 @@ A caption "names the subject" when one of its words is among the photo's subject
 Printed and written: per photo the caption, whether it names the subject, the grounded sentence, the
 confidence and which one the card shows; then the share of captions naming the subject, the share of shown
 texts naming it, the count of <unk>, and how many captions put people (PEOPLE) into a photo whose subject is
-no person.
+no person, and a dog (DOGS) into one whose subject is no dog.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ MANIFEST = ROOT / "docs" / "real-photos.json"
 # tends to start every sentence with "a man" or "a group of people").
 PEOPLE = {"man", "men", "woman", "women", "person", "people", "boy", "boys", "girl", "girls", "child",
           "children", "kid", "kids", "lady", "guy", "player", "crowd", "group"}
+
+DOGS = {"dog", "dogs", "puppy", "puppies"}  # and a dog: counted on photos whose subject is no dog
 
 
 def words(text: str | None) -> set[str]:
@@ -71,6 +73,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             "grounded": desc.grounded_caption, "confidence": desc.caption_confidence, "shown": desc.shown,
             "shown_names_subject": bool(words(desc.display_caption) & subject),
             "people_added": no_people and bool(words(desc.caption) & PEOPLE),
+            "dog_added": not subject & DOGS and bool(words(desc.caption) & DOGS),
             "labels": ", ".join(f"{lab['label']} {lab['score']:.2f}" for lab in desc.labels[:3]),
         })
         r = rows[-1]
@@ -84,6 +87,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         "unk": unk,
         "people_added": sum(r["people_added"] for r in rows),
         "no_people": sum(not set(p["subject"]) & PEOPLE for p in photos),
+        "dog_added": sum(r["dog_added"] for r in rows),
+        "no_dog": sum(not set(p["subject"]) & DOGS for p in photos),
         "captioner": captioner.name,
         "constraints": not args.no_constraints,
         "subject_first": bool(args.subject_first),
@@ -111,6 +116,8 @@ def write(path: Path, rows: list[dict], summary: dict) -> None:
         f"- `<unk>` in captions: **{summary['unk']}**",
         f"- captions that put people into a photo whose subject is no person: {summary['people_added']} of "
         f"{summary['no_people']}",
+        f"- captions that put a dog into a photo whose subject is no dog: {summary['dog_added']} of "
+        f"{summary['no_dog']}",
         "",
         "| photo | caption | names subject | confidence | shown | grounded sentence | top labels |",
         "|---|---|---|---|---|---|---|",

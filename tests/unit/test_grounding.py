@@ -108,3 +108,21 @@ def test_grounded_sentence_and_confidence_use_the_hedged_subject() -> None:
     assert said > 0.5 > missed
     cats = noun_masses(probs_for(Egyptian_cat=0.8))
     assert caption_confidence(["two", "cats", "on", "a", "bed"], logprob, cats) > 0.5  # the plural agrees too
+
+
+def test_dog_words_are_banned_only_where_the_dog_breeds_hold_almost_no_probability() -> None:
+    import torch
+
+    from photosearch.vision.captioner.grounding import DOG_WORDS, NO_DOG_BELOW, no_dog_bans
+    from photosearch.vision.labels import IMAGENET_CLASSES, classes_named
+
+    dogs = classes_named("dog")
+    assert len(dogs) == 118 and IMAGENET_CLASSES.index("golden retriever") in dogs
+    espresso = IMAGENET_CLASSES.index("espresso")
+    probs = torch.zeros(3, 1000)
+    probs[0, espresso] = 1.0  # sure of an espresso
+    probs[1, espresso] = 0.9  # an espresso, and a little spread over many breeds: together enough to keep "dog"
+    probs[1, list(dogs)] = 0.1 / len(dogs)
+    probs[2, dogs[0]] = NO_DOG_BELOW / 2  # one breed, too little
+    probs[2, espresso] = 1 - NO_DOG_BELOW / 2
+    assert no_dog_bans(probs) == [DOG_WORDS, (), DOG_WORDS]

@@ -9,7 +9,8 @@
 Each model is optional (weights missing -> that part is None) so the app still works with labels only.
 
 People (vision/captioner/people.py): the caption of a photo the joint space sees no people in may not use
-person words ("a man", "people"), which the Flickr8k decoder otherwise puts into most photos of things.
+person words ("a man", "people"), which the Flickr8k decoder otherwise puts into most photos of things; nor
+may it say "dog" where the classifier's 118 dog breeds hold almost no probability (grounding.no_dog_bans).
 
 Grounding (vision/captioner/grounding.py): the classifier's confident label nouns, hedged up WordNet to a
 sure category when no single noun is sure (at most two), are words the caption must use, each met by the
@@ -22,9 +23,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 from photosearch.vision.captioner import people
 from photosearch.vision.captioner.grounding import (
@@ -34,6 +39,7 @@ from photosearch.vision.captioner.grounding import (
     caption_confidence,
     confident_nouns,
     grounded_sentence,
+    no_dog_bans,
     noun_masses,
 )
 from photosearch.vision.labels import top_labels
@@ -84,13 +90,18 @@ class Describer:
         retrieval = RetrievalHead.load() if RetrievalHead.available() else None
         return cls(EfficientNetLite0Encoder(), captioner, retrieval, TextEmbedder.shared())
 
-    def _no_people_bans(self, image_vectors: np.ndarray) -> list[tuple[str, ...]] | None:
-        """Per photo, the person words its caption may not use (people.py); None without the text model."""
-        if self.text_embedder is None:
-            return None
-        if self._people_prompts is None:
-            self._people_prompts = self.retrieval.text_vectors(self.text_embedder.embed(list(people.PROMPTS)))
-        return people.banned_words(people.people_scores(image_vectors, self._people_prompts))
+    def _banned_words(self, probs: torch.Tensor | None, image_vectors: np.ndarray | list) -> list[tuple[str, ...]]:
+        """Per photo, the words its caption may not use: person words where the joint space sees no people
+        (people.py; needs the retrieval head and the text model), dog words where the classifier sees no dog."""
+        bans: list[tuple[str, ...]] = [() for _ in image_vectors]
+        if self.retrieval is not None and self.text_embedder is not None:
+            if self._people_prompts is None:
+                self._people_prompts = self.retrieval.text_vectors(self.text_embedder.embed(list(people.PROMPTS)))
+            scores = people.people_scores(image_vectors, self._people_prompts)
+            bans = [a + b for a, b in zip(bans, people.banned_words(scores), strict=True)]
+        if probs is not None:
+            bans = [a + b for a, b in zip(bans, no_dog_bans(probs), strict=True)]
+        return bans
 
     @property
     def model_name(self) -> str:
@@ -113,16 +124,13 @@ class Describer:
         with self._lock:
             features = self.encoder.encode(images)
             labels = top_labels(features.logits) if features.logits is not None else [[] for _ in images]
-            masses = (
-                [noun_masses(p) for p in features.logits.float().softmax(dim=1)]
-                if features.logits is not None
-                else [[] for _ in images]
-            )
+            probs = features.logits.float().softmax(dim=1) if features.logits is not None else None  # [B, 1000]
+            masses = [noun_masses(p) for p in probs] if probs is not None else [[] for _ in images]
             required = [[n.words for n in confident_nouns(m, limit=self.max_constraints)] for m in masses]
             image_vectors = (
                 self.retrieval.image_vectors(features.grid) if self.retrieval else [None] * len(images)
             )
-            banned = self._no_people_bans(image_vectors) if self.retrieval else None
+            banned = self._banned_words(probs, image_vectors)
             captions = (
                 self.captioner.caption(features.grid, required=required, banned=banned)
                 if self.captioner else [[] for _ in images]

@@ -62,6 +62,12 @@ def _table() -> dict[int, LabelNouns]:
 
 
 @cache
+def classes_named(noun: str) -> tuple[int, ...]:
+    """The class indexes whose plain noun is `noun` (the 118 dog breeds for "dog")."""
+    return tuple(i for i, nouns in sorted(_table().items()) if nouns.noun == noun)
+
+
+@cache
 def _index_of_name() -> dict[str, int]:
     # For labels stored before "index" was kept. Two names repeat in ImageNet ('crane' the bird and the
     # machine, 'maillot' twice); the first wins, as it always did for display.

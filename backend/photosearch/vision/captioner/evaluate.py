@@ -40,7 +40,7 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     captioner.length_penalty = length_penalty
     required = None if args.no_constraints else required_words(cache["grid"], args.min_mass)
     below = getattr(args, "people_below", None)
-    banned = None if getattr(args, "no_people_check", False) else no_people_bans(cache["grid"], below)
+    banned = None if getattr(args, "no_people_check", False) else word_bans(cache["grid"], below)
     rows = []
     for beam in [int(b) for b in str(args.beam).split(",") if b.strip()]:
         started = time.time()
@@ -74,18 +74,22 @@ def required_words(grid: torch.Tensor, min_mass: float | None = None) -> list[li
             for p in classifier_probs(grid)]
 
 
-def no_people_bans(grid: torch.Tensor, below: float | None = None) -> list[tuple[str, ...]] | None:
-    """Each photo's banned person words, as the product chooses them (people.py); None without the models."""
+def word_bans(grid: torch.Tensor, below: float | None = None) -> list[tuple[str, ...]]:
+    """Each photo's banned words, as the product chooses them: person words where the joint space sees no
+    people (people.py, when the retrieval head is there) and dog words where the classifier sees no dog."""
     from photosearch.text.embedder import TextEmbedder
     from photosearch.text.retrieval import RetrievalHead
     from photosearch.vision.captioner import people
+    from photosearch.vision.captioner.grounding import no_dog_bans
 
+    bans = no_dog_bans(classifier_probs(grid))
     if not RetrievalHead.available():
-        return None
+        return bans
     head = RetrievalHead.load()
     prompts = head.text_vectors(TextEmbedder().embed(list(people.PROMPTS)))
     scores = people.people_scores(head.image_vectors(grid), prompts)
-    return people.banned_words(scores, people.NO_PEOPLE_BELOW if below is None else below)
+    person = people.banned_words(scores, people.NO_PEOPLE_BELOW if below is None else below)
+    return [a + b for a, b in zip(person, bans, strict=True)]
 
 
 def caption_split(captioner: Captioner, grid: torch.Tensor, beam: int, required: list[list] | None,
