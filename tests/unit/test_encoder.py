@@ -42,3 +42,17 @@ def test_folded_encoder_gives_the_library_networks_features_and_labels(runtime: 
     torch.testing.assert_close(features.grid, maps.flatten(2).transpose(1, 2), atol=2e-4, rtol=1e-4)
     torch.testing.assert_close(features.logits, logits, atol=2e-4, rtol=1e-4)
     assert features.logits.argmax(1).tolist() == logits.argmax(1).tolist()
+
+
+def test_the_exported_graph_is_cached_and_a_damaged_cache_is_exported_again(tmp_path, monkeypatch) -> None:
+    from photosearch.vision import encoder as module
+
+    monkeypatch.setattr(module, "EXPORT_CACHE", tmp_path)
+    photo = [Image.fromarray(data.coffee()).convert("RGB")]
+    first = EfficientNetLite0Encoder()
+    (cached,) = tmp_path.glob("efficientnet-lite0-*.onnx")
+    expected = first.encode(photo).logits
+    cached.write_bytes(b"not a graph")  # a disk error, a killed writer
+    again = EfficientNetLite0Encoder()
+    torch.testing.assert_close(again.encode(photo).logits, expected)
+    assert cached.stat().st_size > 1_000_000  # written anew
