@@ -44,6 +44,16 @@ def test_folded_encoder_gives_the_library_networks_features_and_labels(runtime: 
     assert features.logits.argmax(1).tolist() == logits.argmax(1).tolist()
 
 
+def test_the_runtime_can_be_chosen_from_the_environment(monkeypatch) -> None:
+    from photosearch.errors import ModelError
+
+    monkeypatch.setenv("PHOTOSEARCH_ENCODER_RUNTIME", "torch")
+    assert EfficientNetLite0Encoder().session is None
+    monkeypatch.setenv("PHOTOSEARCH_ENCODER_RUNTIME", "tensorflow")
+    with pytest.raises(ModelError, match="unknown encoder runtime 'tensorflow'"):
+        EfficientNetLite0Encoder()
+
+
 def test_the_exported_graph_is_cached_and_a_damaged_cache_is_exported_again(tmp_path, monkeypatch) -> None:
     from photosearch.vision import encoder as module
 

