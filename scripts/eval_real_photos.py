@@ -74,6 +74,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             "shown_names_subject": bool(words(desc.display_caption) & subject),
             "people_added": no_people and bool(words(desc.caption) & PEOPLE),
             "dog_added": not subject & DOGS and bool(words(desc.caption) & DOGS),
+            "shown_people_added": no_people and bool(words(desc.display_caption) & PEOPLE),
             "labels": ", ".join(f"{lab['label']} {lab['score']:.2f}" for lab in desc.labels[:3]),
         })
         r = rows[-1]
@@ -88,6 +89,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         "people_added": sum(r["people_added"] for r in rows),
         "no_people": sum(not set(p["subject"]) & PEOPLE for p in photos),
         "dog_added": sum(r["dog_added"] for r in rows),
+        "shown_people_added": sum(r["shown_people_added"] for r in rows),
         "no_dog": sum(not set(p["subject"]) & DOGS for p in photos),
         "captioner": captioner.name,
         "constraints": not args.no_constraints,
@@ -118,6 +120,8 @@ def write(path: Path, rows: list[dict], summary: dict) -> None:
         f"{summary['no_people']}",
         f"- captions that put a dog into a photo whose subject is no dog: {summary['dog_added']} of "
         f"{summary['no_dog']}",
+        f"- shown texts that put people into a photo whose subject is no person: {summary['shown_people_added']} of "
+        f"{summary['no_people']}",
         "",
         "| photo | caption | names subject | confidence | shown | grounded sentence | top labels |",
         "|---|---|---|---|---|---|---|",

@@ -40,3 +40,20 @@ def test_the_app_keeps_people_out_of_an_espresso_and_in_a_portrait() -> None:
     assert all(not set(a["text"].split()) & set(people.PERSON_WORDS) for a in coffee.alternatives)
     # nor a dog: the classifier's dog breeds hold almost nothing of an espresso (grounding.no_dog_bans)
     assert all(not set(a["text"].split()) & {"dog", "dogs", "puppy"} for a in coffee.alternatives)
+
+
+def test_the_caption_confidence_compares_both_sentences_in_the_joint_space() -> None:
+    """Through the product's Describer: each photo's confidence is 0.5 + cos(photo, caption) - cos(photo, grounded
+    sentence) in the retrieval head's space, worked out here on its own; the card shows whichever is closer."""
+    from skimage import data
+
+    from photosearch.services.describe import Describer
+
+    describer = Describer.default()
+    photos = [Image.fromarray(p).convert("RGB") for p in (data.coffee(), data.astronaut(), data.chelsea())]
+    head, text = describer.retrieval, describer.text_embedder
+    for d in describer.describe(photos):
+        caption, grounded = head.text_vectors(text.embed([d.caption, d.grounded_caption]))
+        expected = 0.5 + float(d.image_vector @ caption) - float(d.image_vector @ grounded)
+        assert d.caption_confidence == pytest.approx(min(1.0, max(0.0, expected)), abs=2e-3)
+        assert d.shown == ("caption" if d.caption_confidence >= 0.5 else "grounded"), d

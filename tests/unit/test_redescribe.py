@@ -18,9 +18,13 @@ pytestmark = pytest.mark.skipif(not Captioner.available(), reason="the committed
 
 @pytest.fixture(scope="module")
 def full_describer() -> Describer:
+    from photosearch.text.embedder import TextEmbedder
+    from photosearch.text.retrieval import RetrievalHead
     from photosearch.vision.encoder import EfficientNetLite0Encoder
 
-    return Describer(encoder=EfficientNetLite0Encoder(), captioner=Captioner.load(beam_size=3))
+    # the product's models (a smaller beam): the joint space gives the caption its confidence
+    return Describer(encoder=EfficientNetLite0Encoder(), captioner=Captioner.load(beam_size=3),
+                     retrieval=RetrievalHead.load(), text_embedder=TextEmbedder.shared())
 
 
 def _ingest(services: Services, folder: Path) -> list[int]:

@@ -15,8 +15,9 @@ may it say "dog" where the classifier's 118 dog breeds hold almost no probabilit
 Grounding (vision/captioner/grounding.py): the classifier's confident label nouns, hedged up WordNet to a
 sure category when no single noun is sure (at most two), are words the caption must use, each met by the
 noun or its nearest category (constrained beam search); every description also gets a sentence made from the labels
-alone and a confidence for the caption. `shown` says which one the product puts on the card and in the alt
-text: the caption when its confidence reaches SHOW_CAPTION_MIN, else the grounded sentence.
+alone and a confidence for the caption: which of the two the joint space finds closer to the photo. `shown` says
+which one the product puts on the card and in the alt text: the caption when its confidence reaches
+SHOW_CAPTION_MIN (or cannot be worked out: no retrieval head), else the grounded sentence.
 """
 
 from __future__ import annotations
@@ -35,16 +36,17 @@ from photosearch.vision.captioner import people
 from photosearch.vision.captioner.grounding import (
     GROUNDING_VERSION,
     MAX_CONSTRAINTS,
-    SHOW_CAPTION_MIN,
-    caption_confidence,
     confident_nouns,
     grounded_sentence,
+    joint_confidences,
     no_dog_bans,
     noun_masses,
+    shown_text,
 )
 from photosearch.vision.labels import top_labels
 
 ALTERNATIVES = 5  # captions kept per photo (the beam size)
+SENTENCE_CACHE = 4096  # MiniLM vectors of grounded sentences kept ("A photo of a cat." recurs across photos)
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Describer:
         self.text_embedder = text_embedder
         self.max_constraints = MAX_CONSTRAINTS  # label nouns a caption must use (0: plain beam search)
         self._people_prompts: np.ndarray | None = None  # joint-space vectors of people.py's prompts
+        self._sentence_vectors: dict[str, np.ndarray] = {}  # grounded sentence -> MiniLM vector [384]
         self._lock = threading.Lock()
 
     @classmethod
@@ -102,6 +105,24 @@ class Describer:
         if probs is not None:
             bans = [a + b for a, b in zip(bans, no_dog_bans(probs), strict=True)]
         return bans
+
+    def _confidences(self, image_vectors: np.ndarray | list, caption_vectors: np.ndarray | list,
+                     captions: list[str], grounded: list[str | None]) -> list[float | None]:
+        """Per photo grounding.caption_confidence: the joint-space cosines of the photo with its caption and with
+        its grounded sentence. None where either sentence is missing, or without the retrieval head or MiniLM."""
+        if self.retrieval is None or self.text_embedder is None or not any(captions):
+            return [None] * len(captions)
+        missing = [g for g in dict.fromkeys(grounded) if g and g not in self._sentence_vectors]
+        if missing:
+            self._sentence_vectors.update(zip(missing, self.text_embedder.embed(missing), strict=True))
+            while len(self._sentence_vectors) > SENTENCE_CACHE:  # oldest first
+                del self._sentence_vectors[next(iter(self._sentence_vectors))]
+        blank = np.zeros(caption_vectors.shape[1], np.float32)
+        sentences = np.stack([self._sentence_vectors[g] if g else blank for g in grounded])
+        confidences = joint_confidences(image_vectors, self.retrieval.text_vectors(caption_vectors),
+                                        self.retrieval.text_vectors(sentences))
+        return [c if text and sentence else None for c, text, sentence in zip(confidences, captions, grounded,
+                                                                             strict=True)]
 
     @property
     def model_name(self) -> str:
@@ -139,14 +160,13 @@ class Describer:
             text_vectors = (
                 self.text_embedder.embed(texts) if self.text_embedder and any(texts) else [None] * len(images)
             )
+            grounded = [grounded_sentence(m) if m else None for m in masses]
+            confidences = self._confidences(image_vectors, text_vectors, texts, grounded)
         grid_side = int(round(features.grid.shape[1] ** 0.5))
         out = []
         for i in range(len(images)):
             caps = captions[i]
             best = caps[0] if caps else None
-            confidence = caption_confidence(best.words, best.logprob, masses[i]) if best else None
-            grounded = grounded_sentence(masses[i]) if masses[i] else None
-            shown = "caption" if best and (confidence >= SHOW_CAPTION_MIN or grounded is None) else "grounded"
             out.append(
                 PhotoDescription(
                     labels=labels[i],
@@ -165,9 +185,9 @@ class Describer:
                     text_vector=None if text_vectors[i] is None or not texts[i]
                     else np.asarray(text_vectors[i], np.float32),
                     model=self.model_name,
-                    caption_confidence=confidence,
-                    grounded_caption=grounded,
-                    shown=shown if (best or grounded) else "caption",
+                    caption_confidence=confidences[i],
+                    grounded_caption=grounded[i],
+                    shown=shown_text(best.text if best else None, confidences[i], grounded[i]),
                     caption_model=self.caption_model,
                 )
             )

@@ -129,13 +129,10 @@ def description_json(d: Description | None) -> dict:
     (vision/captioner/grounding.py). Descriptions written before grounding have no confidence: caption."""
     if d is None:
         return {"caption": None, "caption_confidence": None, "grounded_caption": None, "shown": "caption"}
-    from photosearch.vision.captioner.grounding import SHOW_CAPTION_MIN  # keeps torch out of API start-up
+    from photosearch.vision.captioner.grounding import shown_text
 
-    confidence = d.caption_confidence
-    unsure = confidence is not None and confidence < SHOW_CAPTION_MIN
-    shown = "grounded" if d.grounded_caption and (unsure or not d.caption) else "caption"
-    return {"caption": d.caption, "caption_confidence": confidence, "grounded_caption": d.grounded_caption,
-            "shown": shown}
+    return {"caption": d.caption, "caption_confidence": d.caption_confidence, "grounded_caption": d.grounded_caption,
+            "shown": shown_text(d.caption, d.caption_confidence, d.grounded_caption)}
 
 
 def _summary_fields(photo: Photo, profile_name: str) -> dict:

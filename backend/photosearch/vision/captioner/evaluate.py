@@ -14,6 +14,7 @@ gives the plain beam search.
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -50,9 +51,37 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
         rows.append({"beam": beam, **scores, "seconds": seconds,
                      "mean_words": sum(map(len, hyps)) / max(len(hyps), 1)})
         print(_row(rows[-1]), flush=True)
+        shown = shown_sentences(cache["grid"], hyps)
+        if shown is not None:  # what the cards would say: the caption, or the grounded sentence where unsure
+            texts, grounded = shown
+            shown_scores = corpus_scores(references, texts, meteor=False, cider=True)
+            rows[-1]["shown"] = {"grounded": grounded, "BLEU-4": shown_scores["BLEU-4"],
+                                 "CIDEr-D": shown_scores["CIDEr-D"]}
+            print(f"shown text: the grounded sentence on {grounded} of {len(hyps)} photos; "
+                  f"BLEU-4 {shown_scores['BLEU-4']:.4f}, CIDEr-D {shown_scores['CIDEr-D']:.4f}", flush=True)
     if args.out:
         write_table(Path(args.out), rows, args, captioner.name, len(references), length_penalty)
     return rows
+
+
+def shown_sentences(grid: torch.Tensor, hyps: list[list[str]]) -> tuple[list[list[str]], int] | None:
+    """The words each photo's card would show (grounding.shown_text with the product's joint-space
+    confidence) and how many show the grounded sentence; None without the retrieval head."""
+    from photosearch.text.embedder import TextEmbedder
+    from photosearch.text.retrieval import RetrievalHead
+    from photosearch.vision.captioner import grounding
+
+    if not RetrievalHead.available():
+        return None
+    head, embedder = RetrievalHead.load(), TextEmbedder()
+    captions = [" ".join(words) for words in hyps]
+    grounded = [grounding.grounded_sentence(grounding.noun_masses(p)) for p in classifier_probs(grid)]
+    confidences = grounding.joint_confidences(head.image_vectors(grid), head.text_vectors(embedder.embed(captions)),
+                                              head.text_vectors(embedder.embed(grounded)))
+    shown = [grounding.shown_text(c, conf, g) for c, conf, g in zip(captions, confidences, grounded, strict=True)]
+    texts = [re.findall(r"[a-z]+", g.lower()) if which == "grounded" else words
+             for which, g, words in zip(shown, grounded, hyps, strict=True)]
+    return texts, shown.count("grounded")
 
 
 def classifier_probs(grid: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
@@ -114,6 +143,17 @@ def _row(row: dict) -> str:
     return f"| {row['beam']} | " + " | ".join(cells) + f" | {row['mean_words']:.1f} | {row['seconds']:.0f} |"
 
 
+def _shown_table(rows: list[dict], photos: int) -> list[str]:
+    shown = [r for r in rows if "shown" in r]
+    if not shown:
+        return []
+    return ["", "Shown text (the caption, or the grounded sentence where the joint space finds it closer to the "
+            "photo; grounding.py), scored the same way:", "",
+            "| beam | grounded sentence shown | BLEU-4 | CIDEr-D |", "|---|---|---|---|",
+            *[f"| {r['beam']} | {r['shown']['grounded']} of {photos} | {r['shown']['BLEU-4']:.4f} | "
+              f"{r['shown']['CIDEr-D']:.4f} |" for r in shown]]
+
+
 def write_table(path: Path, rows: list[dict], args: argparse.Namespace, model: str, photos: int,
                 length_penalty: float) -> None:
     command = command_line(default=f"photosearch eval-captioner --data ../shared/flickr8k --split {args.split}")
@@ -129,6 +169,7 @@ def write_table(path: Path, rows: list[dict], args: argparse.Namespace, model: s
         "| beam | " + " | ".join(METRICS) + " | words/caption | seconds |",
         "|---" * (len(METRICS) + 3) + "|",
         *[_row(r) for r in rows],
+        *_shown_table(rows, photos),
         "",
         *report_footer(command, machine=f"{MACHINE}, {torch.get_num_threads()} threads",
                        data="Flickr8k (M. Hodosh, P. Young, J. Hockenmaier, 2013, *Framing Image Description as a "
