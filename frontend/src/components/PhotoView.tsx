@@ -166,7 +166,8 @@ export function PhotoView({
   );
 }
 
-/** Which sentence is shown, and why: the captioner's own, or one built from what the classifier is sure of. */
+/** Which sentence is shown, and why: the captioner's own, or one built from the labels, whichever the joint
+ * image-text space finds closer to the photo (the caption's confidence is 50 % at a tie). */
 function describedBy(photo: PhotoDetail): { text: string | null; provenance: string | null; shown: "caption" | "grounded" } {
   const d = photo.description;
   if (!d) return { text: photo.caption, provenance: photo.caption ? "Written by the captioner" : null, shown: "caption" };
@@ -174,7 +175,7 @@ function describedBy(photo: PhotoDetail): { text: string | null; provenance: str
   if (d.shown === "grounded" && d.grounded_caption) {
     return {
       text: d.grounded_caption,
-      provenance: `Built from the labels below — the captioner's own sentence was not trustworthy enough${conf}`,
+      provenance: `Built from the labels below — it fits the photo better than the captioner's own sentence${conf}`,
       shown: "grounded",
     };
   }
