@@ -42,6 +42,7 @@ from photosearch.services import Services
 from photosearch.services.check import check
 from photosearch.services.demo import ensure_demo
 from photosearch.services.jobs import JobStatus
+from photosearch.services.library import PhotoSummary
 from photosearch.services.search import serving_threads
 from photosearch.sources.registry import all_sources
 
@@ -235,15 +236,22 @@ def _search_lines(page: dict) -> list[str]:
         p = r["photo"]
         why = "; ".join(reason["text"] for reason in r.get("reasons") or []) or ", ".join(r["matched"]) or "semantic"
         labels = ", ".join(lab["label"] for lab in p.labels[:3])
-        lines.append(f"{rank:>3}. {r['score']:.3f}  #{p.id}  {p.caption or '-'}  [{labels}]  ({why})  {p.source}")
+        sentence = _shown_sentence(p) or "-"
+        lines.append(f"{rank:>3}. {r['score']:.3f}  #{p.id}  {sentence}  [{labels}]  ({why})  {p.source}")
     return lines
+
+
+def _shown_sentence(photo: PhotoSummary) -> str | None:
+    """The sentence the app's card shows: the caption, or the labels' sentence where the caption is unsure."""
+    d = photo.description or {}
+    return d.get("grounded_caption") if d.get("shown") == "grounded" else photo.caption
 
 
 def _result_json(r: dict) -> dict:
     p = r["photo"]
     return {"photo_id": p.id, "source": p.source, "score": r["score"], "strong": r.get("strong"),
-            "reasons": r.get("reasons"), "scores": r["scores"], "caption": p.caption, "labels": p.labels,
-            "matched": r["matched"], "matched_in": r["matched_in"]}
+            "reasons": r.get("reasons"), "scores": r["scores"], "caption": p.caption, "shown": _shown_sentence(p),
+            "description": p.description, "labels": p.labels, "matched": r["matched"], "matched_in": r["matched_in"]}
 
 
 # -- browse and delete ----------------------------------------------------------------------------

@@ -38,6 +38,15 @@ def test_search_json_is_pure_json_on_stdout(tmp_path: Path, make_photos) -> None
         jq = subprocess.run(["jq", "-e", ".query"], input=result.stdout, capture_output=True, text=True)
         assert jq.returncode == 0 and jq.stdout.strip() == '"photo"', jq.stderr
 
+    # Each result says the sentence the app's card shows beside the caption (the labels' sentence where unsure).
+    plain = _run(["search", "p", "photo", "--json", "--data-dir", str(data)], capture_output=True, text=True)
+    results = json.loads(plain.stdout)["results"]
+    assert len(results) == 2
+    for r in results:
+        d = r["description"]
+        assert d["shown"] in ("caption", "grounded")
+        assert r["shown"] == (d["grounded_caption"] if d["shown"] == "grounded" else r["caption"])
+
 
 def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     """`photosearch profile list | head -1` with the reader already gone: no BrokenPipeError traceback."""
