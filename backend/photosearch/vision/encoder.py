@@ -21,7 +21,7 @@ feature map fewer), symmetric zero padding moves into the convolutions (`fold_pa
 feature map fewer), and photos are encoded in small batches (ENCODE_BATCH): on 2 cores batch 4 beat batch 16
 per photo, whose activations no longer fit the caches. On the CPU the folded network is then exported to ONNX
 (`onnx_graph`, cached on disk) and run by ONNX Runtime (`onnx_session`), whose depthwise convolutions are about
-3x faster than eager torch's here (5.5 against 13-18 ms a photo); outputs equal torch's to 2e-5. Without
+3x faster than eager torch's here (5.4-6.2 against 13-23 ms a photo); outputs equal torch's to 2e-5. Without
 onnxruntime, or on a GPU, torch runs it.
 """
 

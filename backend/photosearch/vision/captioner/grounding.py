@@ -1,7 +1,7 @@
 """Grounding captions in the classifier: which label nouns a caption must use, and how far to trust it.
 
 The captioner learned its words from Flickr8k (people and dogs); the ImageNet classifier in the same encoder
-pass knows 1,000 kinds of thing. Three small pieces join them:
+pass knows 1,000 kinds of thing. A few small pieces join them:
 
   confident_nouns(masses)  the classifier's sure subjects, hedged up WordNet (Deng et al. 2012, "Hedging
                            your bets"): class probabilities are summed per noun (118 dog breeds all say
