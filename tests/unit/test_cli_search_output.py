@@ -8,9 +8,11 @@ from types import SimpleNamespace
 from photosearch.cli import _page_json, _search_lines
 
 
-def _result(photo_id: int, score: float, strong: bool, reason: str) -> dict:
+def _result(photo_id: int, score: float, strong: bool, reason: str, shown: str = "caption") -> dict:
+    description = {"caption": f"caption {photo_id}", "caption_confidence": 0.7 if shown == "caption" else 0.3,
+                   "grounded_caption": "A photo of a cat.", "shown": shown}
     photo = SimpleNamespace(id=photo_id, source=f"p{photo_id}.jpg", caption=f"caption {photo_id}",
-                            labels=[{"label": "tabby", "score": 0.8}])
+                            labels=[{"label": "tabby", "score": 0.8}], description=description)
     return {"photo": photo, "score": score, "strong": strong, "scores": {"semantic": score},
             "reasons": [{"text": reason, "kind": "semantic"}], "matched": [], "matched_in": []}
 
@@ -44,3 +46,13 @@ def test_json_has_the_api_fields() -> None:
     out = _page_json(_page([_result(1, 0.6, True, "cat")], did_you_mean="cat"))
     assert {"matches", "cutoff", "did_you_mean", "notice", "searched_for", "total"} <= out.keys()
     assert out["results"][0]["strong"] is True and out["results"][0]["reasons"][0]["text"] == "cat"
+    assert out["results"][0]["shown"] == "caption 1" and out["results"][0]["description"]["shown"] == "caption"
+
+
+def test_each_line_shows_the_sentence_the_apps_card_shows() -> None:
+    """The labels' sentence where the caption is unsure, as on the app's cards; the caption elsewhere."""
+    lines = _search_lines(_page([_result(1, 0.6, True, "cat"), _result(2, 0.5, True, "cat", shown="grounded")]))
+    assert "caption 1" in lines[0]
+    assert "A photo of a cat." in lines[1] and "caption 2" not in lines[1]
+    assert _page_json(_page([_result(2, 0.5, True, "cat", shown="grounded")]))["results"][0]["shown"] == (
+        "A photo of a cat.")
