@@ -41,7 +41,7 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     captioner.length_penalty = length_penalty
     required = None if args.no_constraints else required_words(cache["grid"], args.min_mass)
     below = getattr(args, "people_below", None)
-    banned = None if getattr(args, "no_people_check", False) else word_bans(cache["grid"], below)
+    banned = word_bans(cache["grid"], below, people_check=not getattr(args, "no_people_check", False))
     rows = []
     for beam in [int(b) for b in str(args.beam).split(",") if b.strip()]:
         started = time.time()
@@ -103,16 +103,17 @@ def required_words(grid: torch.Tensor, min_mass: float | None = None) -> list[li
             for p in classifier_probs(grid)]
 
 
-def word_bans(grid: torch.Tensor, below: float | None = None) -> list[tuple[str, ...]]:
+def word_bans(grid: torch.Tensor, below: float | None = None, people_check: bool = True) -> list[tuple[str, ...]]:
     """Each photo's banned words, as the product chooses them: person words where the joint space sees no
-    people (people.py, when the retrieval head is there) and dog words where the classifier sees no dog."""
+    people (people.py, when the retrieval head is there and `people_check`) and dog words where the classifier
+    sees no dog."""
     from photosearch.text.embedder import TextEmbedder
     from photosearch.text.retrieval import RetrievalHead
     from photosearch.vision.captioner import people
     from photosearch.vision.captioner.grounding import no_dog_bans
 
     bans = no_dog_bans(classifier_probs(grid))
-    if not RetrievalHead.available():
+    if not people_check or not RetrievalHead.available():
         return bans
     head = RetrievalHead.load()
     prompts = head.text_vectors(TextEmbedder().embed(list(people.PROMPTS)))
