@@ -36,10 +36,10 @@ from photosearch.vision.captioner import people
 from photosearch.vision.captioner.grounding import (
     GROUNDING_VERSION,
     MAX_CONSTRAINTS,
+    caption_bans,
     confident_nouns,
     grounded_sentence,
     joint_confidences,
-    no_dog_bans,
     noun_masses,
     shown_text,
 )
@@ -94,17 +94,14 @@ class Describer:
         return cls(EfficientNetLite0Encoder(), captioner, retrieval, TextEmbedder.shared())
 
     def _banned_words(self, probs: torch.Tensor | None, image_vectors: np.ndarray | list) -> list[tuple[str, ...]]:
-        """Per photo, the words its caption may not use: person words where the joint space sees no people
-        (people.py; needs the retrieval head and the text model), dog words where the classifier sees no dog."""
-        bans: list[tuple[str, ...]] = [() for _ in image_vectors]
+        """Per photo, the words its caption may not use (grounding.caption_bans); the people check needs the
+        retrieval head and the text model."""
+        scores = None
         if self.retrieval is not None and self.text_embedder is not None:
             if self._people_prompts is None:
                 self._people_prompts = self.retrieval.text_vectors(self.text_embedder.embed(list(people.PROMPTS)))
             scores = people.people_scores(image_vectors, self._people_prompts)
-            bans = [a + b for a, b in zip(bans, people.banned_words(scores), strict=True)]
-        if probs is not None:
-            bans = [a + b for a, b in zip(bans, no_dog_bans(probs), strict=True)]
-        return bans
+        return caption_bans(probs, scores) or [() for _ in image_vectors]
 
     def _confidences(self, image_vectors: np.ndarray | list, caption_vectors: np.ndarray | list,
                      captions: list[str], grounded: list[str | None]) -> list[float | None]:

@@ -88,7 +88,7 @@ def classifier_probs(grid: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """Cached grids [N, P, E] -> ImageNet class probabilities [N, 1000] (the encoder's own head)."""
     from photosearch.vision.encoder import EfficientNetLite0Encoder
 
-    head = EfficientNetLite0Encoder().model._fc
+    head = EfficientNetLite0Encoder(runtime="torch").model._fc  # only its classifier head: no ONNX session
     with torch.inference_mode():
         return torch.cat([head(grid[i : i + batch_size].float().mean(1)).softmax(1)
                           for i in range(0, len(grid), batch_size)])
@@ -104,22 +104,18 @@ def required_words(grid: torch.Tensor, min_mass: float | None = None) -> list[li
 
 
 def word_bans(grid: torch.Tensor, below: float | None = None, people_check: bool = True) -> list[tuple[str, ...]]:
-    """Each photo's banned words, as the product chooses them: person words where the joint space sees no
-    people (people.py, when the retrieval head is there and `people_check`) and dog words where the classifier
-    sees no dog."""
+    """Each photo's banned words, as the product chooses them (grounding.caption_bans); the people check when
+    `people_check` and the retrieval head is there."""
     from photosearch.text.embedder import TextEmbedder
     from photosearch.text.retrieval import RetrievalHead
-    from photosearch.vision.captioner import people
-    from photosearch.vision.captioner.grounding import no_dog_bans
+    from photosearch.vision.captioner import grounding, people
 
-    bans = no_dog_bans(classifier_probs(grid))
-    if not people_check or not RetrievalHead.available():
-        return bans
-    head = RetrievalHead.load()
-    prompts = head.text_vectors(TextEmbedder().embed(list(people.PROMPTS)))
-    scores = people.people_scores(head.image_vectors(grid), prompts)
-    person = people.banned_words(scores, people.NO_PEOPLE_BELOW if below is None else below)
-    return [a + b for a, b in zip(person, bans, strict=True)]
+    scores = None
+    if people_check and RetrievalHead.available():
+        head = RetrievalHead.load()
+        prompts = head.text_vectors(TextEmbedder().embed(list(people.PROMPTS)))
+        scores = people.people_scores(head.image_vectors(grid), prompts)
+    return grounding.caption_bans(classifier_probs(grid), scores, below)
 
 
 def caption_split(captioner: Captioner, grid: torch.Tensor, beam: int, required: list[list] | None,

@@ -13,7 +13,8 @@ pass knows 1,000 kinds of thing. A few small pieces join them:
                            caption is not to be trusted.
   no_dog_bans(probs)       the words "dog"/"puppy" a caption may not use: where the 118 dog breeds together
                            hold almost no probability (Flickr8k's decoder names a dog in photos of coffee,
-                           coins and flowers).
+                           coins and flowers). caption_bans(probs, people_scores) joins it with
+                           people.py's person words: every word a caption may not use.
   caption_confidence(...)  0..1: which of the two sentences the joint image-text space of semantic search
                            (text/retrieval.py) finds closer to the photo, and by how much. 0.5 is a tie;
                            below SHOW_CAPTION_MIN the product shows the grounded sentence. On the Flickr8k
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from photosearch.vision.captioner import people
 from photosearch.vision.labels import classes_named, label_nouns
 
 if TYPE_CHECKING:  # torch only at run time of the functions given tensors: the search server never imports it
@@ -180,6 +182,19 @@ def no_dog_bans(probs: torch.Tensor, below: float = NO_DOG_BELOW) -> list[tuple[
     """probs [B, 1000] class probabilities -> per photo the dog words its caption may not use."""
     dog_mass = probs.float()[:, list(classes_named("dog"))].sum(dim=1)  # [B]
     return [DOG_WORDS if mass < below else () for mass in dog_mass.tolist()]
+
+
+def caption_bans(
+    probs: torch.Tensor | None, people_scores: np.ndarray | None = None, people_below: float | None = None
+) -> list[tuple[str, ...]]:
+    """Per photo, every word its caption may not use: dog words where the classifier (probs [B, 1000]) sees no
+    dog, person words where the joint space's people score (people.py, [B]) is below `people_below` (default
+    people.NO_PEOPLE_BELOW). Either check is skipped when its input is None."""
+    people_bans = (people.banned_words(people_scores, people.NO_PEOPLE_BELOW if people_below is None else people_below)
+                   if people_scores is not None else None)
+    dog_bans = no_dog_bans(probs) if probs is not None else None
+    parts = [bans for bans in (people_bans, dog_bans) if bans is not None]
+    return [sum(words, ()) for words in zip(*parts, strict=True)] if parts else []
 
 
 def caption_confidence(caption_fit: float, grounded_fit: float) -> float:
