@@ -55,12 +55,10 @@ def test_the_runtime_can_be_chosen_from_the_environment(monkeypatch) -> None:
 
 
 def test_the_exported_graph_is_cached_and_a_damaged_cache_is_exported_again(tmp_path, monkeypatch) -> None:
-    from photosearch.vision import encoder as module
-
-    monkeypatch.setattr(module, "EXPORT_CACHE", tmp_path)
+    monkeypatch.setenv("PHOTOSEARCH_CACHE_DIR", str(tmp_path))
     photo = [Image.fromarray(data.coffee()).convert("RGB")]
     first = EfficientNetLite0Encoder()
-    (cached,) = tmp_path.glob("efficientnet-lite0-*.onnx")
+    (cached,) = (tmp_path / "models").glob("efficientnet-lite0-*.onnx")
     expected = first.encode(photo).logits
     cached.write_bytes(b"not a graph")  # a disk error, a killed writer
     again = EfficientNetLite0Encoder()

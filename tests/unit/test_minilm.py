@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from photosearch.errors import ModelError
 from photosearch.text.embedder import TextEmbedder, model_dir
 from photosearch.text.minilm import MAX_TOKENS, SentenceEncoder
 
@@ -53,3 +54,28 @@ def test_embedding_does_not_import_hugging_face_model_code() -> None:
                           env=dict(os.environ, PYTHONPATH=str(BACKEND)))
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_onnx_runtime_and_numpy_give_the_same_vectors(monkeypatch, tmp_path) -> None:
+    """The default runtime runs the graph built from the weights (onnx_graph); numpy is the reference. The graph
+    is kept on disk, and a damaged cached graph is built again."""
+    monkeypatch.setenv("PHOTOSEARCH_CACHE_DIR", str(tmp_path))
+    onnx_runtime = SentenceEncoder(model_dir())
+    assert onnx_runtime.session is not None and onnx_runtime.model is None  # onnxruntime is a dependency
+    reference = SentenceEncoder(model_dir(), runtime="numpy")
+    assert reference.session is None
+    want = reference.encode(TEXTS, batch_size=3)
+    np.testing.assert_allclose(onnx_runtime.encode(TEXTS, batch_size=3), want, atol=1e-5)
+    (cached,) = (tmp_path / "models").glob("all-minilm-l6-v2-*.onnx")
+    cached.write_bytes(b"not a graph")  # a disk error, a killed writer
+    again = SentenceEncoder(model_dir())
+    np.testing.assert_allclose(again.encode(TEXTS[:2]), want[:2], atol=1e-5)
+    assert cached.stat().st_size > 80_000_000  # built anew
+
+
+def test_the_text_runtime_can_be_chosen_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("PHOTOSEARCH_TEXT_RUNTIME", "numpy")
+    assert SentenceEncoder(model_dir()).session is None
+    monkeypatch.setenv("PHOTOSEARCH_TEXT_RUNTIME", "torch")
+    with pytest.raises(ModelError, match="unknown text runtime 'torch'"):
+        TextEmbedder().embed(["a cat"])

@@ -20,15 +20,14 @@ convolutions before them at load (`fold_batchnorm`: same outputs to float roundi
 feature map fewer), symmetric zero padding moves into the convolutions (`fold_padding`: one copy of each
 feature map fewer), and photos are encoded in small batches (ENCODE_BATCH): on 2 cores batch 4 beat batch 16
 per photo, whose activations no longer fit the caches. On the CPU the folded network is then exported to ONNX
-(`onnx_graph`, cached on disk) and run by ONNX Runtime (`onnx_session`), whose depthwise convolutions are about
-3x faster than eager torch's here (5.4-6.2 against 13-23 ms a photo); outputs equal torch's to 2e-5. Without
-onnxruntime, or on a GPU, torch runs it.
+(`onnx_graph`, kept on disk by onnx_graphs.py) and run by ONNX Runtime (`onnx_session`), whose depthwise
+convolutions are about 3x faster than eager torch's here (5.4-6.2 against 13-23 ms a photo); outputs equal
+torch's to 2e-5. Without onnxruntime, or on a GPU, torch runs it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import sys
@@ -42,12 +41,11 @@ import torch
 from PIL import Image
 
 from photosearch.errors import ModelError
+from photosearch.onnx_graphs import graph_file, open_session
 from photosearch.vision.imageio import IMAGE_SIZE, model_input
 
 ENCODE_BATCH = 4  # photos per forward pass
 RUNTIMES = ("auto", "torch")
-# Where the exported ONNX graph is kept between runs (PHOTOSEARCH_CACHE_DIR moves it).
-EXPORT_CACHE = Path(os.environ.get("PHOTOSEARCH_CACHE_DIR") or Path.home() / ".cache" / "photosearch") / "models"
 
 
 @dataclass
@@ -126,14 +124,9 @@ class _Outputs(torch.nn.Module):
         return grid, pooled, self.model._fc(pooled)  # logits [B, 1000]; dropout is off in eval
 
 
-def onnx_graph(network: torch.nn.Module, weights: Path, size: int = IMAGE_SIZE) -> bytes:
-    """`network` as an ONNX graph. Exporting costs ~1.2 s (most of it importing `onnx`, which torch's exporter
-    needs), so the graph is kept in EXPORT_CACHE under a key of everything it is made from: the weights file's
-    bytes, this file (the folding) and torch's version. Nothing is fetched; an unwritable cache only costs the
-    export again."""
-    cached = _cache_file(weights)
-    if cached.is_file():
-        return cached.read_bytes()
+def onnx_graph(network: torch.nn.Module, size: int = IMAGE_SIZE) -> bytes:
+    """`network` exported as an ONNX graph by torch's exporter (~1.2 s, most of it importing `onnx`, which the
+    exporter needs; onnx_graphs.py keeps the result on disk)."""
     import onnx  # noqa: F401  (torch.onnx.export needs it; fail here, clearly, when it is missing)
 
     graph = io.BytesIO()
@@ -144,36 +137,19 @@ def onnx_graph(network: torch.nn.Module, weights: Path, size: int = IMAGE_SIZE) 
             input_names=["pixels"], output_names=["grid", "pooled", "logits"],
             dynamic_axes={name: {0: "batch"} for name in ("pixels", "grid", "pooled", "logits")},
         )
-    with contextlib.suppress(OSError):  # written whole, then renamed: a reader never sees half a graph
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.part")
-        partial.write_bytes(graph.getvalue())
-        partial.replace(cached)
     return graph.getvalue()
 
 
-def _cache_file(weights: Path) -> Path:
-    key = hashlib.sha256(weights.read_bytes() + Path(__file__).read_bytes() + torch.__version__.encode())
-    return EXPORT_CACHE / f"efficientnet-lite0-{key.hexdigest()[:16]}.onnx"
-
-
 def onnx_session(network: torch.nn.Module, weights: Path):  # noqa: ANN201 - onnxruntime is optional
-    """`network` in ONNX Runtime with torch's thread count (threads sleep when idle rather than spin, so
-    they leave the cores to the decoder); None when onnxruntime or onnx is not installed."""
+    """`network` in ONNX Runtime with torch's thread count; None when onnxruntime or onnx is not installed.
+    The graph is cached under a key of everything it is made from: the weights file's bytes, this file (the
+    folding) and torch's version."""
+    path = graph_file("efficientnet-lite0", weights.read_bytes(), Path(__file__).read_bytes(),
+                      torch.__version__.encode())
     try:
-        import onnxruntime
-        graph = onnx_graph(network, weights)
+        return open_session(path, lambda: onnx_graph(network), torch.get_num_threads())
     except ImportError:
         return None
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    try:
-        return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-    except Exception:  # noqa: BLE001 - onnxruntime's own error types; a damaged cached graph: export it again
-        _cache_file(weights).unlink(missing_ok=True)
-        return onnxruntime.InferenceSession(onnx_graph(network, weights), options, providers=["CPUExecutionProvider"])
 
 
 class EfficientNetLite0Encoder:
