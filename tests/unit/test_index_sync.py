@@ -50,6 +50,18 @@ def test_photos_stored_by_one_process_are_found_by_the_other(
     assert min(stored) in hits
 
 
+def test_a_phrase_search_in_the_other_process_catches_up_too(
+    services: Services, other: Services, make_photos, tmp_path: Path
+) -> None:
+    """Whoosh answers phrases, NOT and AND itself (`top`): that read catches up first like every other."""
+    _album(services, make_photos, tmp_path / "album", 3)
+    with services.db.session() as session:
+        profile_id, first = session.execute(select(Photo.profile_id, Photo.id).order_by(Photo.id).limit(1)).one()
+    label = services.library.photo(first).labels[0]["label"]
+    ids, _ = other.index.top(profile_id, f'"{label}"')
+    assert first in ids
+
+
 def test_a_deletion_in_one_process_leaves_the_other_index(
     services: Services, other: Services, make_photos, tmp_path: Path
 ) -> None:

@@ -124,3 +124,43 @@ def test_running_a_finished_job_again_changes_nothing(services: Services, make_p
     with services.db.session() as session:
         assert session.scalar(select(func.count()).select_from(JobItem)) == 2
         assert session.get(Job, job_id).status == "done"
+
+
+def test_a_job_indexes_what_it_stored_when_it_ends_not_after_every_batch(
+    services: Services, make_photos, tmp_path: Path, monkeypatch
+) -> None:
+    """One index update per job (and at most one per INDEX_EVERY_S): a Whoosh commit per batch cost more than the
+    commit of the whole job. A job that fails midway still indexes the photos it stored."""
+    from photosearch.services import ingest
+    from photosearch.storage.index import PhotoIndex
+
+    monkeypatch.setattr(services.settings, "batch_size", 2)
+    ingestor = services.jobs.ingestor
+    updates: list[int] = []
+    add = ingestor.index.add
+    monkeypatch.setattr(ingestor.index, "add", lambda docs: (updates.append(len(docs)), add(docs)))
+    make_photos(tmp_path / "six", 6)
+    assert services.jobs.run_job(_folder_job(services, "six", tmp_path / "six")).done == 6
+    assert [n for n in updates if n] == [6]  # three batches, one update (repair_index at the start adds none)
+    monkeypatch.setattr(ingest, "INDEX_EVERY_S", 0.0)
+    make_photos(tmp_path / "four", 4, start=100)
+    updates.clear()
+    services.jobs.run_job(_folder_job(services, "four", tmp_path / "four"))
+    assert [n for n in updates if n] == [2, 2]  # due after every batch
+
+    monkeypatch.setattr(ingest, "INDEX_EVERY_S", 30.0)
+    describe, calls = ingestor.describer().describe, []
+
+    def fail_second_batch(images):  # noqa: ANN001, ANN202
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the disk went away")
+        return describe(images)
+
+    monkeypatch.setattr(ingestor.describer(), "describe", fail_second_batch)
+    make_photos(tmp_path / "broken", 4, start=200)
+    status = services.jobs.run_job(_folder_job(services, "broken", tmp_path / "broken"))
+    assert status.status == "failed" and status.done == 2
+    with services.db.session() as session:
+        stored = set(session.scalars(select(Photo.id)))
+    assert PhotoIndex.photo_ids(services.index) == stored  # the index itself, without catching up on read

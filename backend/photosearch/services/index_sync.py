@@ -107,6 +107,11 @@ class FollowingIndex(PhotoIndex):
         self.catch_up()
         return super().search(profile_id, text, limit=limit, taken_after=taken_after, taken_before=taken_before)
 
+    def top(self, profile_id: int, text: str, limit: int = 1000, taken_after: datetime | None = None,
+            taken_before: datetime | None = None) -> tuple[list[int], list[float]]:
+        self.catch_up()
+        return super().top(profile_id, text, limit=limit, taken_after=taken_after, taken_before=taken_before)
+
     def photo_ids(self, profile_id: int | None = None) -> set[int]:
         self.catch_up()
         return super().photo_ids(profile_id)

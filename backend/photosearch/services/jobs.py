@@ -172,12 +172,15 @@ class IngestJob:
         # batches are ready when the models have loaded (services/ingest.py).
         with ThreadPoolExecutor(1, thread_name_prefix="photosearch-prepare") as helper:
             prepared: deque[Future[PreparedBatch]] = deque()
-            for batch in run.batches(pending):
-                prepared.append(helper.submit(self.ingestor.prepare, run.profile_id, batch))
-                if len(prepared) > PREPARE_AHEAD:
+            try:
+                for batch in run.batches(pending):
+                    prepared.append(helper.submit(self.ingestor.prepare, run.profile_id, batch))
+                    if len(prepared) > PREPARE_AHEAD:
+                        self.ingestor.finish(prepared.popleft().result())
+                while prepared and not run.cancelled():
                     self.ingestor.finish(prepared.popleft().result())
-            while prepared and not run.cancelled():
-                self.ingestor.finish(prepared.popleft().result())
+            finally:  # done, cancelled or failed: what was stored is indexed
+                self.ingestor.flush_index()
 
 
 class JobQueue(Protocol):
