@@ -333,22 +333,6 @@ def test_captioner_constraint_of_alternatives_is_met_by_either_word(
     assert [c.words for c in either[1]] == [c.words for c in plain[1]]  # unknown word: no constraint
 
 
-def test_captioner_never_bans_a_word_the_photo_must_use(
-    decoder: DecoderWithAttention, grids: torch.Tensor, word_map: WordMap
-) -> None:
-    """A word both required (a sure "jersey") and banned (clothing in a photo without people) stays allowed for
-    that photo: the constraint is met. Other banned words stay banned."""
-    from photosearch.vision.captioner.captioner import Captioner
-
-    captioner = Captioner(decoder, word_map, name="tiny", beam_size=3, max_len=MAX_LEN)
-    plain = captioner.caption(grids[:1])
-    used = sorted({w for c in plain[0] for w in c.words})
-    wanted = next(w for w in (f"w{i:02d}" for i in range(16)) if w not in used)
-    caps = captioner.caption(grids[:1], required=[[wanted]], banned=[[wanted, *used]])[0]
-    assert all(wanted in c.words and c.met == 1 for c in caps), [c.text for c in caps]
-    assert all(not set(used) & set(c.words) for c in caps), [c.text for c in caps]
-
-
 def test_a_prefix_is_scored_like_the_words_it_forces(
     decoder: DecoderWithAttention, grids: torch.Tensor, word_map: WordMap
 ) -> None:

