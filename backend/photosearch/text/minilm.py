@@ -211,7 +211,11 @@ def onnx_graph(model: MiniLM) -> bytes:
     return helper.make_model(graph, ir_version=10, opset_imports=[helper.make_opsetid("", 20)]).SerializeToString()
 
 
-def _cores() -> int:
+def _threads() -> int:
+    """OMP_NUM_THREADS where it is set (the search server sets 1: one thread per request, see
+    services/search.py's serving_threads), else every core this process may use."""
+    with contextlib.suppress(ValueError):
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -243,7 +247,7 @@ class SentenceEncoder:
                               Path(__file__).read_bytes())
             with contextlib.suppress(ImportError):
                 self.session = open_session(path, lambda: onnx_graph(self._numpy_model(config, weights)),
-                                            _cores())
+                                            _threads())
         if self.session is None:
             self.model = self._numpy_model(config, weights)
 
