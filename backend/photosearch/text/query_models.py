@@ -1,4 +1,5 @@
-"""The models a search runs, in numpy: the query's MiniLM vector and the retrieval head's text tower.
+"""The models a search runs, without torch: the query's MiniLM vector (ONNX Runtime) and the retrieval head's text
+tower (numpy).
 
 A query needs two vectors (services/search.py): MiniLM's (text/minilm.py) for caption and label similarity,
 and the joint-space one the retrieval head's text tower makes of it, to compare with the photos' image vectors.
