@@ -32,7 +32,8 @@ def graph_file(name: str, *key_parts: bytes) -> Path:
 
 def cached_graph(path: Path, build: Callable[[], bytes]) -> Path | bytes:
     """The graph at `path`, made by `build` and written there first when missing; its bytes when the cache
-    cannot be written."""
+    cannot be written. Graphs of the same network under older keys are removed (MiniLM's is 90 MB; an upgrade
+    would otherwise leave one behind each time)."""
     if path.is_file():
         return path
     graph = build()
@@ -43,6 +44,10 @@ def cached_graph(path: Path, build: Callable[[], bytes]) -> Path | bytes:
         partial.replace(path)
     except OSError:
         return graph
+    name = path.name.rsplit("-", 1)[0]
+    for older in path.parent.glob(f"{name}-*.onnx"):
+        if older != path and older.name.rsplit("-", 1)[0] == name:
+            older.unlink(missing_ok=True)
     return path
 
 
