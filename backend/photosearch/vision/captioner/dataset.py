@@ -5,7 +5,7 @@ Flickr8k (Hodosh, Young & Hockenmaier, 2013, JAIR 47:853-899): 8,000 photos with
 (e.g. ../shared/flickr8k) and nothing of it is copied into the project.
 
 The encoder is frozen, so its features are computed once per photo and cached:
-    <cache>/<encoder>-<split>.pt = {"names": [N photo file names], "grid": float16 [N, 49, 1280]}
+    <cache>/<encoder>-<runtime>-<code hash>-<split>.pt = {"names": [N photo names], "grid": float16 [N, 49, 1280]}
 The captioner then trains on the cache, ~100x faster than re-encoding pixels every epoch.
 
 Tokenisation (training, evaluation and the word map alike): lowercase, then the runs of letters a-z
@@ -14,7 +14,9 @@ Tokenisation (training, evaluation and the word map alike): lowercase, then the 
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from photosearch.errors import InvalidInput
+from photosearch.vision import imageio
 from photosearch.vision.encoder import ImageEncoder
 
 SPLIT_FILES = {
@@ -71,12 +74,22 @@ def read_captions(data_dir: Path) -> dict[str, list[list[str]]]:
     return dict(captions)
 
 
+def feature_key(encoder: ImageEncoder) -> str:
+    """What a photo's features depend on besides the photo: the runtime that runs the encoder (ONNX Runtime's
+    features are 2e-5 from torch's, enough to flip near-tied captions) and the code that prepares and encodes the
+    pixels. A cache made another way is never reused: an evaluation scores the features the product computes."""
+    runtime = "onnx" if getattr(encoder, "session", None) is not None else "torch"
+    code = b"".join(Path(module.__file__).read_bytes() for module in (sys.modules[type(encoder).__module__], imageio))
+    return f"{runtime}-{hashlib.sha256(code).hexdigest()[:8]}"
+
+
 def cache_features(
     encoder: ImageEncoder, data_dir: Path, split: str, cache_dir: Path, batch_size: int = 32
 ) -> dict:
-    """Encode every photo of a split once; reuse the cache file if it is already complete."""
+    """Encode every photo of a split once; reuse the cache file if it is already complete and was made the same
+    way (`feature_key`)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"{encoder.name}-{split}.pt"
+    path = cache_dir / f"{encoder.name}-{feature_key(encoder)}-{split}.pt"
     names = read_split(data_dir, split)
     if path.exists():
         cached = torch.load(path)
