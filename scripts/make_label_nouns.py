@@ -56,8 +56,8 @@ EVERYDAY = {
 }
 # Lemmas too vague to name a subject (used neither as noun nor as hypernym).
 ABSTRACT = {"entity", "physical entity", "object", "whole", "artifact", "artefact", "thing", "matter",
-            "organism", "being", "living thing", "unit", "part", "instrumentality", "structure", "device",
-            "covering", "commodity", "substance", "abstraction", "group", "creation", "product",
+            "organism", "being", "living thing", "unit", "part", "instrumentality", "instrumentation", "structure",
+            "device", "covering", "commodity", "substance", "abstraction", "group", "creation", "product",
             "solid", "body", "system", "material", "article", "implement", "equipment", "chordate",
             "vertebrate", "craniate", "placental", "eutherian"}
 

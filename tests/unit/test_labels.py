@@ -48,12 +48,13 @@ def test_label_nouns_name_the_subject_plainly(name: str, noun: str, category: st
 def test_every_class_has_a_noun_and_no_abstract_category() -> None:
     table = json.loads(Path(NOUNS_FILE).read_text())
     assert sorted(map(int, table)) == list(range(1000))
-    abstract = {"entity", "physical entity", "object", "whole", "artifact", "organism", "abstraction"}
+    abstract = {"entity", "physical entity", "object", "whole", "artifact", "organism", "abstraction",
+                "instrumentality", "instrumentation"}  # a CD player was "instrumentation" until round 7
     for index in range(1000):
         nouns = label_nouns(index)
         assert isinstance(nouns, LabelNouns) and nouns.noun
         assert len(nouns.hypernyms) <= 4
-        assert not abstract & set(nouns.hypernyms), (IMAGENET_CLASSES[index], nouns)
+        assert not abstract & {nouns.noun, *nouns.hypernyms}, (IMAGENET_CLASSES[index], nouns)
         assert nouns.noun not in nouns.hypernyms
 
 
