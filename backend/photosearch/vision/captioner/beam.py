@@ -10,7 +10,8 @@ If max_len comes first, the live beams are returned as they are, so there is alw
 With k = 1 this is greedy decoding. Deterministic: torch.topk breaks ties the same way every run.
 
 Rules every hypothesis obeys: <unk> is never proposed (the product never shows "a <unk> <unk>"), nor
-<pad>/<start>; and no n-gram of `no_repeat_ngram` words occurs twice ("a white shirt and white shirt and").
+<pad>/<start>; no n-gram of `no_repeat_ngram` words occurs twice ("a white shirt and white shirt and"), nor a word
+twice in a row ("a hat hat").
 
 Constrained search (Anderson et al. 2017, "Guided Open Vocabulary Image Captioning with Constrained Beam
 Search"). A photo may come with up to a few constraints, each a set of word ids of which the caption must
@@ -67,10 +68,13 @@ def _ban_plurals_after_articles(logprobs: torch.Tensor, seqs: torch.Tensor, arti
 
 
 def _ban_repeats(logprobs: torch.Tensor, seqs: torch.Tensor, n: int) -> None:
-    """In place: -inf for every word that would complete an n-gram the row already contains.
+    """In place: -inf for every word that would complete an n-gram the row already contains, and for the row's
+    last word ("a greyhound greyhound is running", "a hat hat": 3 of 1,000 Flickr8k dev captions did).
 
     logprobs [R, V]; seqs [R, t] the words so far."""
     t = seqs.shape[1]
+    if n > 0 and t:
+        logprobs.scatter_(1, seqs[:, -1:], float("-inf"))
     if n <= 0 or t < n:
         return
     windows = seqs.unfold(1, n, 1)  # [R, t - n + 1, n]
