@@ -55,7 +55,7 @@ class Attention(nn.Module):
         self.encoder_att = nn.Linear(encoder_dim, attention_dim)  # E -> A
         self.decoder_att = nn.Linear(decoder_dim, attention_dim)  # D -> A
         self.full_att = nn.Linear(attention_dim, 1)  # A -> 1 score per cell
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)  # on the fresh sum below: one [rows, P, A] tensor fewer each step
 
     def project(self, encoder_out: torch.Tensor) -> torch.Tensor:
         """[B, P, E] -> [B, P, A]. Done once per caption, not once per word: it does not depend on h."""
