@@ -16,8 +16,11 @@ from __future__ import annotations
 import argparse
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 from photosearch.research import MACHINE, command_line, report_footer, write_report
@@ -25,6 +28,10 @@ from photosearch.vision.captioner.captioner import Captioner
 from photosearch.vision.captioner.dataset import cache_features, read_captions
 from photosearch.vision.captioner.metrics import corpus_scores
 from photosearch.vision.captioner.train import default_cache_dir
+
+if TYPE_CHECKING:
+    from photosearch.text.embedder import TextEmbedder
+    from photosearch.text.retrieval import RetrievalHead
 
 
 def evaluate(args: argparse.Namespace) -> list[dict]:
@@ -39,9 +46,11 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     references = [captions[name] for name in cache["names"]]
     length_penalty = args.length_penalty if args.length_penalty is not None else captioner.length_penalty
     captioner.length_penalty = length_penalty
-    required = None if args.no_constraints else required_words(cache["grid"], args.min_mass)
+    probs = classifier_probs(cache["grid"])  # [N, 1000], once for constraints, bans and grounded sentences
+    joint = JointSpace.load(cache["grid"])
+    required = None if args.no_constraints else required_words(probs, args.min_mass)
     below = getattr(args, "people_below", None)
-    banned = word_bans(cache["grid"], below, people_check=not getattr(args, "no_people_check", False))
+    banned = word_bans(probs, joint if not getattr(args, "no_people_check", False) else None, below)
     rows = []
     for beam in [int(b) for b in str(args.beam).split(",") if b.strip()]:
         started = time.time()
@@ -51,7 +60,7 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
         rows.append({"beam": beam, **scores, "seconds": seconds,
                      "mean_words": sum(map(len, hyps)) / max(len(hyps), 1)})
         print(_row(rows[-1]), flush=True)
-        shown = shown_sentences(cache["grid"], hyps)
+        shown = shown_sentences(probs, joint, hyps) if joint is not None else None
         if shown is not None:  # what the cards would say: the caption, or the grounded sentence where unsure
             texts, grounded = shown
             shown_scores = corpus_scores(references, texts, meteor=False, cider=True)
@@ -64,20 +73,39 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def shown_sentences(grid: torch.Tensor, hyps: list[list[str]]) -> tuple[list[list[str]], int] | None:
+@dataclass
+class JointSpace:
+    """The retrieval head, MiniLM and the split's image vectors [N, d]: what the people check and the caption
+    confidence read, loaded once per evaluation."""
+
+    head: RetrievalHead
+    embedder: TextEmbedder
+    image_vectors: np.ndarray
+
+    @classmethod
+    def load(cls, grid: torch.Tensor) -> JointSpace | None:
+        """None without the retrieval head's weights."""
+        from photosearch.text.embedder import TextEmbedder
+        from photosearch.text.retrieval import RetrievalHead
+
+        if not RetrievalHead.available():
+            return None
+        head = RetrievalHead.load()
+        return cls(head, TextEmbedder(), head.image_vectors(grid))
+
+    def text_vectors(self, sentences: list[str]) -> np.ndarray:
+        return self.head.text_vectors(self.embedder.embed(sentences))
+
+
+def shown_sentences(probs: torch.Tensor, joint: JointSpace, hyps: list[list[str]]) -> tuple[list[list[str]], int]:
     """The words each photo's card would show (grounding.shown_text with the product's joint-space
-    confidence) and how many show the grounded sentence; None without the retrieval head."""
-    from photosearch.text.embedder import TextEmbedder
-    from photosearch.text.retrieval import RetrievalHead
+    confidence) and how many show the grounded sentence."""
     from photosearch.vision.captioner import grounding
 
-    if not RetrievalHead.available():
-        return None
-    head, embedder = RetrievalHead.load(), TextEmbedder()
     captions = [" ".join(words) for words in hyps]
-    grounded = [grounding.grounded_sentence(grounding.noun_masses(p)) for p in classifier_probs(grid)]
-    confidences = grounding.joint_confidences(head.image_vectors(grid), head.text_vectors(embedder.embed(captions)),
-                                              head.text_vectors(embedder.embed(grounded)))
+    grounded = [grounding.grounded_sentence(grounding.noun_masses(p)) for p in probs]
+    confidences = grounding.joint_confidences(joint.image_vectors, joint.text_vectors(captions),
+                                              joint.text_vectors(grounded))
     shown = [grounding.shown_text(c, conf, g) for c, conf, g in zip(captions, confidences, grounded, strict=True)]
     texts = [re.findall(r"[a-z]+", g.lower()) if which == "grounded" else words
              for which, g, words in zip(shown, grounded, hyps, strict=True)]
@@ -94,28 +122,22 @@ def classifier_probs(grid: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
                           for i in range(0, len(grid), batch_size)])
 
 
-def required_words(grid: torch.Tensor, min_mass: float | None = None) -> list[list[tuple[str, ...]]]:
+def required_words(probs: torch.Tensor, min_mass: float | None = None) -> list[list[tuple[str, ...]]]:
     """Each photo's constraint words, as the product chooses them (grounding.confident_nouns)."""
     from photosearch.vision.captioner import grounding
 
     mass = grounding.CONSTRAINT_MIN_MASS if min_mass is None else min_mass
     return [[n.words for n in grounding.confident_nouns(grounding.noun_masses(p), min_mass=mass)]
-            for p in classifier_probs(grid)]
+            for p in probs]
 
 
-def word_bans(grid: torch.Tensor, below: float | None = None, people_check: bool = True) -> list[tuple[str, ...]]:
+def word_bans(probs: torch.Tensor, joint: JointSpace | None, below: float | None = None) -> list[tuple[str, ...]]:
     """Each photo's banned words, as the product chooses them (grounding.caption_bans); the people check when
-    `people_check` and the retrieval head is there."""
-    from photosearch.text.embedder import TextEmbedder
-    from photosearch.text.retrieval import RetrievalHead
+    there is a joint space."""
     from photosearch.vision.captioner import grounding, people
 
-    scores = None
-    if people_check and RetrievalHead.available():
-        head = RetrievalHead.load()
-        prompts = head.text_vectors(TextEmbedder().embed(list(people.PROMPTS)))
-        scores = people.people_scores(head.image_vectors(grid), prompts)
-    return grounding.caption_bans(classifier_probs(grid), scores, below)
+    scores = people.people_scores(joint.image_vectors, joint.text_vectors(list(people.PROMPTS))) if joint else None
+    return grounding.caption_bans(probs, scores, below)
 
 
 def caption_split(captioner: Captioner, grid: torch.Tensor, beam: int, required: list[list] | None,

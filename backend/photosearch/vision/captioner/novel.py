@@ -61,7 +61,7 @@ def f1_table(references: list[list[list[str]]], hypotheses: list[list[str]]) -> 
 def evaluate(args: argparse.Namespace) -> dict:
     from photosearch.vision.captioner.captioner import Captioner
     from photosearch.vision.captioner.dataset import cache_features, read_captions
-    from photosearch.vision.captioner.evaluate import caption_split, required_words
+    from photosearch.vision.captioner.evaluate import caption_split, classifier_probs, required_words
     from photosearch.vision.captioner.metrics import corpus_scores
     from photosearch.vision.captioner.train import default_cache_dir
     from photosearch.vision.encoder import EfficientNetLite0Encoder
@@ -74,7 +74,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         cache = {"names": cache["names"][: args.limit], "grid": cache["grid"][: args.limit]}
     captions = read_captions(data)
     references = [captions[name] for name in cache["names"]]
-    required = required_words(cache["grid"], args.min_mass)
+    required = required_words(classifier_probs(cache["grid"]), args.min_mass)
     current = Captioner.load(args.current) if args.current else Captioner.load()
     heldout = Captioner.load(Path(args.heldout))
     leaked = [w for w in hold_out_words() if w in heldout.word_map.word_to_id and w not in _label_words()]
