@@ -429,3 +429,31 @@ def test_words_banned_for_one_photo_never_appear_in_its_captions(
         assert all("w03" in cap.words for cap in banned[0])
     for i in range(1, len(grids)):
         assert [c.words for c in banned[i]] == [c.words for c in plain[i]]
+
+
+def test_subject_first_searches_singular_prefixes_and_counts_the_constraint_they_meet() -> None:
+    """Captioner's subject-first search starts captions "a <noun>" for each singular word of the first
+    constraint, never "a <plural>"; tracking only the other constraints there gives the very captions and
+    scores of a search that tracks all of them, and each caption counts the constraint its prefix met."""
+    from photosearch.vision.captioner.captioner import Captioner
+
+    words = WordMap.build([["a", "w01", "w01s", *(f"w{i:02d}" for i in range(2, 14))]] * 6)
+    ids = words.word_to_id
+    decoder = tiny_decoder(len(words), words.end, seed=2)
+    grids = torch.randn(4, CELLS, ENC, generator=torch.Generator().manual_seed(7))
+    captioner = Captioner(decoder, words, name="tiny", beam_size=3, max_len=MAX_LEN, subject_first=True)
+    constraints = [[[ids["w01"], ids["w01s"]], [ids["w05"]]]] * len(grids)
+    photos = list(range(len(grids)))
+    caps = captioner._with_subject_first(grids, photos, constraints, [[] for _ in photos], 3, [ids["w01s"]])
+    assert all(caps)
+    assert all(c.words[:2] == ["a", "w01"] and c.met == c.constraints == 2 for photo in caps for c in photo)
+
+    prefix = torch.tensor([[ids["a"], ids["w01"]]] * len(grids))
+    tracked_all = beam_search(decoder, grids, words, beam_size=3, max_len=MAX_LEN, prefix=prefix,
+                              constraints=constraints)
+    tracked_rest = beam_search(decoder, grids, words, beam_size=3, max_len=MAX_LEN, prefix=prefix,
+                               constraints=[[[ids["w05"]]]] * len(grids))
+    for every, rest in zip(tracked_all, tracked_rest, strict=True):
+        assert [c.words for c in every] == [c.words for c in rest]
+        assert [c.score for c in every] == pytest.approx([c.score for c in rest], abs=1e-5)
+        assert [c.met for c in every] == [c.met + 1 for c in rest]

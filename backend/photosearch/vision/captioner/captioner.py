@@ -157,19 +157,23 @@ class Captioner:
         beam_size: int, plurals: list[int],
     ) -> list[list[Caption]]:
         """The constrained search tends to put a forced noun into a Flickr8k people-sentence ("a man is
-        sitting on a clock"). Searching also from the prefix "a/an <noun>" (each word of the photo's first
-        constraint) offers the sentence about the thing itself; all candidates are ranked by the same
-        length-normalised log-probability, so the prefix wins only where the decoder finds it likelier."""
+        sitting on a clock"). Searching also from the prefix "a/an <noun>" (each singular word of the photo's
+        first constraint: "a dogs" is never said, beam.py's rule) offers the sentence about the thing itself;
+        all candidates are ranked by the same length-normalised log-probability, so the prefix wins only where
+        the decoder finds it likelier. The prefix meets the first constraint, so that search tracks only the
+        others: half the rows, the same captions (the rows of groups without it could never come alive)."""
+        never_first = set(plurals)
         rows, prefixes = [], []
         for slot, photo in enumerate(photos):
             for word_id in ids[photo][0]:
                 word = self.word_map.id_to_word[word_id]
                 article = "an" if word[0] in "aeiou" else "a"
-                if self.known(article):
+                if word_id not in never_first and self.known(article):
                     rows.append((slot, photo))
                     prefixes.append([self.word_map.word_to_id[article], word_id])
         if not rows:
             return results
+        rest = [ids[photo][1:] for _, photo in rows]
         extra = beam_search(
             self.decoder,
             grid[[photo for _, photo in rows]],
@@ -177,12 +181,15 @@ class Captioner:
             beam_size=beam_size,
             max_len=self.max_len,
             length_penalty=self.length_penalty,
-            constraints=[ids[photo] for _, photo in rows],
+            constraints=rest if any(rest) else None,
             prefix=torch.tensor(prefixes),
             singular_only=plurals,
         )
         merged = [list(caps) for caps in results]
         for (slot, _), caps in zip(rows, extra, strict=True):
+            for cap in caps:  # count the constraint the prefix met
+                cap.met += 1
+                cap.constraints += 1
             merged[slot] += caps
         out = []
         for caps in merged:
