@@ -2,6 +2,7 @@
 
     python scripts/bench_search.py --sizes 1000,100000 --json            # p50/p95/RSS per size
     python scripts/bench_search.py --sizes 100000 --clients 8 --json     # + throughput with 8 clients
+    python scripts/bench_search.py --sizes 100000 --clients 8 --processes 2 --json   # `serve --processes 2`
     python scripts/bench_search.py --sizes 1000000 --json                # the 1M point (builds for many minutes)
 
 For each size N:
@@ -10,7 +11,8 @@ For each size N:
    vectors at their real sizes) and indexed with the project's PhotoIndex, as `photosearch reindex` would.
    Captions are Flickr8k's human captions when --captions points at Flickr8k.token.txt (default: the shared
    copy if present), else sentences from a small built-in grammar. Vectors are random unit vectors.
-2. `photosearch serve` is started on 127.0.0.1 (a subprocess: its RSS is the server's alone).
+2. `photosearch serve` is started on 127.0.0.1 (a subprocess: its RSS is the server's alone; with
+   --processes K, `serve --processes K`, and RSS is the sum over the parent and its K children).
 3. The time to the first answer, then >= 200 varied queries (sentences, short phrases, single words, a few
    with a date range) one at a time from this process; then, with --clients K, the same queries from K
    threads at once for throughput.
@@ -216,26 +218,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants."""
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        for child in children:
+            out += process_tree(int(child))
+    return out
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
-    """(current, peak) resident memory of a process, MB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    """(current, peak) resident memory of a process and its children (`serve --processes`), MB; the peak is the
+    sum of each process's own peak."""
+    rss = peak = 0.0
+    for member in process_tree(pid):
+        fields = {}
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields[key] = value
+        rss += int(fields["VmRSS"].split()[0]) / 1024
+        peak += int(fields["VmHWM"].split()[0]) / 1024
+    return rss, peak
 
 
 def percentile(values: list[float], p: float) -> float:
     return float(np.percentile(np.array(values) * 1000, p))
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen:
+def start_server(data_dir: Path, port: int, processes: int = 1) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "backend"), PHOTOSEARCH_DEMO="0")
     # The server logs every request: to a file (an unread pipe fills up and stops the server).
     log_file = (data_dir / "server.log").open("w")
     return subprocess.Popen(
         [sys.executable, "-m", "photosearch.cli", "serve", "--data-dir", str(data_dir), "--port", str(port),
-         "--no-demo"],
+         "--no-demo", "--processes", str(processes)],
         env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True,
     )
 
@@ -255,10 +272,10 @@ def wait_ready(server: subprocess.Popen, port: int, timeout: float = 600) -> flo
     raise RuntimeError("the server did not answer /api/health")
 
 
-def measure(data_dir: Path, queries: list[dict], clients: int) -> dict:
+def measure(data_dir: Path, queries: list[dict], clients: int, processes: int = 1) -> dict:
     port = free_port()
     t_start = time.perf_counter()
-    server = start_server(data_dir, port)
+    server = start_server(data_dir, port, processes)
     try:
         ready_s = wait_ready(server, port)
         client = Client(port)
@@ -276,6 +293,7 @@ def measure(data_dir: Path, queries: list[dict], clients: int) -> dict:
             "server_ready_s": round(ready_s, 2),
             "first_query_ms": round(first_s * 1000, 1),
             "start_to_first_answer_s": round(first_answer_s, 2),
+            "processes": processes,
         }
         if clients > 1:
             result.update(throughput(port, queries, clients))
@@ -330,6 +348,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,100000", help="collection sizes, comma separated")
     parser.add_argument("--queries", type=int, default=200, help="queries per size (at least 200)")
     parser.add_argument("--clients", type=int, default=1, help="also measure throughput with this many clients")
+    parser.add_argument("--processes", type=int, default=1, help="server processes (`serve --processes`)")
     parser.add_argument("--captions", type=Path, default=None, help="Flickr8k.token.txt (default: shared copy)")
     parser.add_argument("--work-dir", type=Path, default=Path.home() / ".cache" / "photosearch" / "bench-search")
     parser.add_argument("--rebuild", action="store_true", help="build the collections again even if cached")
@@ -354,7 +373,7 @@ def main() -> None:
             log(f"  built in {time.perf_counter() - t0:.0f} s")
         log(f"measuring {size} photos, {len(queries)} queries" + (f", {args.clients} clients" if args.clients > 1
                                                                    else ""))
-        out[str(size)] = measure(data_dir, queries, args.clients)
+        out[str(size)] = measure(data_dir, queries, args.clients, args.processes)
         log(f"  {json.dumps(out[str(size)])}")
     print(json.dumps(out) if args.json else json.dumps(out, indent=1))
 

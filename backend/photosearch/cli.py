@@ -1,6 +1,6 @@
 """The `photosearch` command. It calls services (never the HTTP API) and prints errors as one line.
 
-    photosearch serve                                   the web app on http://127.0.0.1:5000
+    photosearch serve [--processes N]                   the web app on http://127.0.0.1:5000 (N processes, one port)
     photosearch profile create NAME | list | delete NAME
     photosearch ingest NAME --urls FILE | --folder DIR | --instagram-export ZIP | --instagram-profile USER
     photosearch search NAME "a dog on the beach" [--json] [--sort newest] [--after 2024-01-01 --before ...]
@@ -35,6 +35,7 @@ import waitress  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from photosearch.api import create_app
+from photosearch.api.processes import listening_socket, run_children, serve_child
 from photosearch.api.serialize import jsonable
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, PhotosearchError
@@ -45,6 +46,7 @@ from photosearch.services.jobs import JobStatus
 from photosearch.services.library import PhotoSummary
 from photosearch.services.search import serving_threads
 from photosearch.sources.registry import all_sources
+from photosearch.storage.db import Database
 
 # Training and evaluation (torch, datasets, metrics) are imported only inside their commands: serving,
 # ingesting and searching never load them.
@@ -75,25 +77,57 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
     if not settings.is_loopback and not settings.token:
         raise InvalidInput("binding beyond 127.0.0.1 needs a token: set PHOTOSEARCH_TOKEN")
+    if args.processes < 1:
+        raise InvalidInput("--processes is 1 or more")
+    if args.processes > 1 and args.process_index is None:
+        _serve_processes(args, settings)
+        return
+    first = not args.process_index  # the only process (or child 0 of several) resumes jobs and adds the demo
     services = Services.create(settings)
     if settings.broker_url:  # Redis keeps queued jobs and gives a dead worker's job to another
-        print(f"jobs go to the queue at {settings.broker_url.split('@')[-1]}: run `photosearch worker` to process them")
-    else:
+        if first:
+            print(f"jobs go to the queue at {settings.broker_url.split('@')[-1]}: run `photosearch worker` to "
+                  "process them")
+    elif first:
         resumed = services.jobs.resume_unfinished()
         if resumed:
             print(f"resuming {len(resumed)} unfinished job(s)")
-    if settings.demo:
+    if settings.demo and first:
         ensure_demo(services)
     app = create_app(settings, services)
     serving_threads()  # one BLAS/OpenMP thread per request thread (docs/performance.md)
     # Models, vectors and index searchers load in the background, so the first query does not wait for them.
     threading.Thread(target=services.searcher.warm, name="photosearch-warm", daemon=True).start()
-    print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
     # Waitress, a production WSGI server: a pool of request threads and keep-alive connections, where
     # werkzeug's development server started a thread per connection (1K photos, 200 queries: p95 29 vs 47 ms,
     # 8 clients 44 vs 38 queries/s; docs/performance.md). Slow clients wait in its event loop, not in a thread.
-    waitress.serve(app, host=settings.host, port=settings.port, threads=SERVE_THREADS, ident="photosearch",
-                   max_request_body_size=settings.max_upload_bytes + 1_000_000, clear_untrusted_proxy_headers=True)
+    options = {"threads": SERVE_THREADS, "ident": "photosearch", "clear_untrusted_proxy_headers": True,
+               "max_request_body_size": settings.max_upload_bytes + 1_000_000}
+    if args.listen_fd is not None:  # one of `--processes N`: the parent bound the port
+        serve_child(app, args.listen_fd, **options)
+        return
+    print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
+    waitress.serve(app, host=settings.host, port=settings.port, **options)
+
+
+def _serve_processes(args: argparse.Namespace, settings: Settings) -> None:
+    """`serve --processes N`: bind the port here, run N servers on it (api/processes.py)."""
+    if os.name != "posix":
+        raise InvalidInput("--processes needs Linux or macOS; run one process (the default) here")
+    settings.ensure_dirs()
+    Database(settings.database).dispose()  # migrate the database once, before the children open it
+    try:
+        sock = listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        raise InvalidInput(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir}, "
+          f"{args.processes} processes)", flush=True)
+    argv = ["serve", "--host", settings.host, "--port", str(settings.port)]
+    argv += ["--data-dir", str(args.data_dir)] if args.data_dir else []
+    argv += ["--no-demo"] if args.no_demo else []
+    status = run_children(args.processes, argv, sock)
+    if status:
+        sys.exit(status)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -379,6 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, help="default 127.0.0.1 (beyond loopback needs PHOTOSEARCH_TOKEN)")
     p.add_argument("--port", type=int, default=None, help="default 5000")
     p.add_argument("--no-demo", action="store_true", help="don't index the demo photos on first start")
+    p.add_argument("--processes", type=int, default=1, help="server processes on the port (default 1; one per "
+                   "core answers more queries at once, each holds its own copy of the vectors)")
+    p.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)  # children of --processes
+    p.add_argument("--process-index", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", parents=[common], help="process ingest jobs from the Redis queue "

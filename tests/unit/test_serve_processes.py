@@ -1,0 +1,182 @@
+"""`photosearch serve --processes N`: N server processes answer on one port, connections opened at once are
+spread over them, each sees what the others store, and the server stops as a whole (a SIGTERM to the parent, or
+one child dying) with no process left over.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+BACKEND = Path(__file__).resolve().parents[2] / "backend"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def request(port: int, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+    """One request on a fresh connection (so the kernel may give it to any of the processes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        conn.close()
+
+
+def established(pid: int, port: int) -> int:
+    """Open TCP connections process `pid` holds on local port `port` (/proc: no tools needed)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
+                count += 1
+    return count
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+class Server:
+    def __init__(self, tmp: Path, processes: int) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSEARCH_")}
+        env.update(PYTHONPATH=str(BACKEND), OMP_NUM_THREADS="1")
+        self.log = (tmp / "server.log").open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "photosearch.cli", "serve", "--data-dir", str(tmp / "data"), "--port",
+             str(self.port), "--no-demo", "--processes", str(processes)],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, (tmp / "server.log").read_text()
+            try:
+                if request(self.port, "GET", "/api/health")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail("the server did not answer /api/health")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    s = Server(tmp_path, processes=2)
+    yield s
+    for child in children(s.proc.pid) if s.proc.poll() is None else []:
+        os.kill(child, signal.SIGKILL)
+    s.stop()
+
+
+def wait_exit(proc: subprocess.Popen, timeout: float = 30) -> int:
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the server did not stop")
+
+
+def test_two_processes_share_the_port_and_the_library(server: Server) -> None:
+    kids = children(server.proc.pid)
+    assert len(kids) == 2
+    args = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in kids]
+    assert sorted(a[a.index(b"--process-index") + 1] for a in args) == [b"0", b"1"]
+
+    status, _ = request(server.port, "POST", "/api/profiles", {"name": "shared"})
+    assert status in (200, 201)
+    for _ in range(12):  # fresh connections, answered by either process: every one sees the new profile
+        status, profiles = request(server.port, "GET", "/api/profiles")
+        assert status == 200
+        assert "shared" in json.dumps(profiles)
+
+
+def test_connections_opened_at_once_are_spread_over_the_processes(server: Server) -> None:
+    """8 keep-alive connections opened together: each process takes a share (the least busy accepts next),
+    not the whole burst. A process still starting takes none: try again until both answer."""
+    kids = children(server.proc.pid)
+    deadline = time.monotonic() + 60
+    while True:
+        conns = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=30) for _ in range(8)]
+        for conn in conns:
+            conn.connect()
+        time.sleep(0.3)
+        for conn in conns:  # a request on each, so every connection is accepted and answered
+            conn.request("GET", "/api/health")
+            assert conn.getresponse().read()
+        shares = [established(pid, server.port) for pid in kids]
+        for conn in conns:
+            conn.close()
+        if min(shares) > 0 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert sum(shares) == 8 and min(shares) >= 3, shares
+
+
+def test_sigterm_stops_every_process(server: Server) -> None:
+    kids = children(server.proc.pid)
+    server.proc.send_signal(signal.SIGTERM)
+    assert wait_exit(server.proc) == 0
+    time.sleep(0.5)
+    assert not any(alive(pid) for pid in kids)
+    with pytest.raises(OSError):
+        request(server.port, "GET", "/api/health")
+
+
+def test_a_dead_process_stops_the_server(server: Server) -> None:
+    first, second = children(server.proc.pid)
+    os.kill(first, signal.SIGKILL)
+    assert wait_exit(server.proc) != 0  # a supervisor restarts the whole server
+    time.sleep(0.5)
+    assert not alive(second)
+    assert "stopping the others" in Path(server.log.name).read_text()
+
+
+def test_processes_must_be_at_least_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSEARCH_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "photosearch.cli", "serve", "--data-dir", str(tmp_path), "--processes", "0"],
+        env={**env, "PYTHONPATH": str(BACKEND)}, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0 and "--processes is 1 or more" in done.stderr
