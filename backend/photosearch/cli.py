@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -97,7 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     app = create_app(settings, services)
     serving_threads()  # one BLAS/OpenMP thread per request thread (docs/performance.md)
     # Models, vectors and index searchers load in the background, so the first query does not wait for them.
-    threading.Thread(target=services.searcher.warm, name="photosearch-warm", daemon=True).start()
+    threading.Thread(target=warm_and_freeze, args=(services,), name="photosearch-warm", daemon=True).start()
     # Waitress, a production WSGI server: a pool of request threads and keep-alive connections, where
     # werkzeug's development server started a thread per connection (1K photos, 200 queries: p95 29 vs 47 ms,
     # 8 clients 44 vs 38 queries/s; docs/performance.md). Slow clients wait in its event loop, not in a thread.
@@ -108,6 +109,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
         return
     print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
     waitress.serve(app, host=settings.host, port=settings.port, **options)
+
+
+def warm_and_freeze(services: Services) -> None:
+    """Load what the first query needs, then take everything loaded so far out of the garbage collector's
+    rounds (gc.freeze): each full collection walked those ~170K objects, an 80-87 ms pause for one query in
+    about 400 at 100K photos; after the freeze none came in 400 queries (docs/performance.md)."""
+    services.searcher.warm()
+    gc.collect()
+    gc.freeze()
 
 
 def _serve_processes(args: argparse.Namespace, settings: Settings) -> None:

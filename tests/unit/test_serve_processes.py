@@ -180,3 +180,25 @@ def test_processes_must_be_at_least_one(tmp_path: Path) -> None:
         env={**env, "PYTHONPATH": str(BACKEND)}, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode != 0 and "--processes is 1 or more" in done.stderr
+
+
+def test_the_warm_up_leaves_its_objects_out_of_the_collectors_rounds() -> None:
+    """serve's warm-up thread loads the searcher, then freezes what it loaded (gc.freeze), so full collections
+    no longer walk the vectors' and postings' Python objects in the middle of a query."""
+    import gc
+    from types import SimpleNamespace
+
+    from photosearch.cli import warm_and_freeze
+
+    loaded: list[object] = []
+
+    def warm() -> None:
+        loaded.extend([{"row": i} for i in range(1000)])  # objects the collector tracks
+
+    try:
+        warm_and_freeze(SimpleNamespace(searcher=SimpleNamespace(warm=warm)))
+        assert len(loaded) == 1000
+        assert gc.get_freeze_count() >= 1000
+        assert not any(obj is loaded[0] for obj in gc.get_objects())  # frozen objects are out of every generation
+    finally:
+        gc.unfreeze()
