@@ -202,3 +202,19 @@ def test_the_warm_up_leaves_its_objects_out_of_the_collectors_rounds() -> None:
         assert not any(obj is loaded[0] for obj in gc.get_objects())  # frozen objects are out of every generation
     finally:
         gc.unfreeze()
+
+
+def test_processes_opening_a_fresh_index_folder_at_once_all_succeed(tmp_path: Path) -> None:
+    """`serve --processes N` on a new data folder: its children create the full-text index side by side; one
+    used to fail renaming its table of contents over another's. Several rounds of 4 processes at once."""
+    script = ("import sys, time; from photosearch.storage.index import PhotoIndex; "
+              "t = float(sys.argv[2]); time.sleep(max(0, t - time.time())); PhotoIndex(sys.argv[1])")
+    env = {**os.environ, "PYTHONPATH": str(BACKEND)}
+    for round_ in range(3):
+        folder = tmp_path / f"index{round_}"
+        start = time.time() + 3  # after every interpreter has imported whoosh
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(folder), str(start)], env=env,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err[-1500:]

@@ -29,6 +29,7 @@ from whoosh import index as whoosh_index
 from whoosh import qparser, query, scoring
 from whoosh.analysis import LanguageAnalyzer
 from whoosh.fields import DATETIME, ID, KEYWORD, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
 from whoosh.query.qcore import QueryError
 
 # English stop words + the Snowball (Porter2) stemmer: whoosh-reloaded's plain Porter stems "running" to
@@ -114,16 +115,24 @@ class TextHit:
 
 
 PARSE_CACHE = 1024  # parsed queries kept
+CREATE_LOCK = "CREATE"  # lock file beside the index, held while a process opens or creates it
 
 
 class PhotoIndex:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        if whoosh_index.exists_in(str(self.path)):
-            self.ix = whoosh_index.open_dir(str(self.path))
-        else:
-            self.ix = whoosh_index.create_in(str(self.path), schema())
+        # Two processes may open a fresh folder at once (`serve --processes 2` on a new data folder): without
+        # the lock both created the index, and one failed renaming its table of contents over the other's.
+        creating = FileStorage(str(self.path)).lock(CREATE_LOCK)
+        creating.acquire(blocking=True)
+        try:
+            if whoosh_index.exists_in(str(self.path)):
+                self.ix = whoosh_index.open_dir(str(self.path))
+            else:
+                self.ix = whoosh_index.create_in(str(self.path), schema())
+        finally:
+            creating.release()
         self._write_lock = threading.Lock()
         self._searchers: queue_module.SimpleQueue = queue_module.SimpleQueue()  # idle long-lived searchers
         self._epoch = 0  # bumped by clear(): searchers of the old index are dropped
