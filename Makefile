@@ -2,7 +2,7 @@
 #
 #   make setup   venv with pinned Python deps (pip), npm ci, frontend build   (idempotent; fast when done)
 #   make run     the app on http://127.0.0.1:5000 with a demo profile of bundled photos (PORT=8080 for another
-#                port); Ctrl+C stops it
+#                port, PROCESSES=2 for two server processes); Ctrl+C stops it
 #   make test    ruff, pytest (unit, api, browser e2e in Debian chromium), vitest
 #   make test-distributed   several processes on PostgreSQL + Redis (tests/distributed, a few minutes)
 #   make lint | stress | eval   (eval needs ../shared/flickr8k or FLICKR8K=path)
@@ -13,6 +13,7 @@ PY      := $(VENV)/bin/python
 BIN     := $(VENV)/bin
 FLICKR8K ?= ../shared/flickr8k
 PORT    ?= 5000
+PROCESSES ?= 1
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
 
 .PHONY: setup run test test-distributed lint chromium servers stress eval clean
@@ -33,7 +34,7 @@ frontend/dist/index.html: node_modules/.installed $(FRONTEND_SOURCES)
 	npm run build
 
 run: setup
-	$(BIN)/photosearch serve --port $(PORT)
+	$(BIN)/photosearch serve --port $(PORT) --processes $(PROCESSES)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
