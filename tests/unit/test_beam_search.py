@@ -457,3 +457,36 @@ def test_subject_first_searches_singular_prefixes_and_counts_the_constraint_they
         assert [c.words for c in every] == [c.words for c in rest]
         assert [c.score for c in every] == pytest.approx([c.score for c in rest], abs=1e-5)
         assert [c.met for c in every] == [c.met + 1 for c in rest]
+
+
+@pytest.mark.parametrize("n_cons", [1, 2])
+def test_group_moves_pick_what_masking_every_group_picks(n_cons: int) -> None:
+    """_GroupMoves (own rows + constraint words) gives, for every group, the top 2k that a top-k over all G*k*V
+    scores masked to the extensions landing there gives: the same scores, rows and words, in the same order
+    (dead rows at -inf included, as in a search's first steps)."""
+    from photosearch.vision.captioner.beam import _constraint_words, _GroupMoves
+
+    gen = torch.Generator().manual_seed(n_cons)
+    b, k, vocab, groups = 3, 3, 40, 1 << n_cons
+    bits = torch.zeros((b, vocab), dtype=torch.long)
+    bits[0, [5, 7]] = 1
+    bits[1, 9] = 1
+    if n_cons == 2:
+        bits[0, 11] = 2
+        bits[1, [12, 13, 30]] = 2
+        bits[2, 14] = 3  # one word meets both
+    candidates = torch.randn((b, groups, k, vocab), generator=gen)
+    candidates[0, 1:, :] = -math.inf  # photo 0 has met nothing yet: only group 0 is alive
+    candidates[2, :, 1:] = -math.inf  # photo 2: one live beam per group
+    candidates[..., 0] = -math.inf  # <pad> (the padding of the constraint words) is never proposed
+    cw, cbits = _constraint_words(bits, pad=0)
+    moves = _GroupMoves(candidates.clone(), cw, cbits, torch.arange(groups))
+    for g in range(groups):
+        landing = (torch.arange(groups).view(1, groups, 1) | bits.unsqueeze(1)) == g  # [b, G, V]
+        masked = candidates.masked_fill(~landing.unsqueeze(2), -math.inf).view(b, groups * k * vocab)
+        want_scores, want_ids = masked.topk(2 * k, dim=1)
+        scores, rows, words = moves.top(g, 2 * k)
+        assert torch.equal(scores, want_scores)
+        alive = want_scores > -math.inf
+        assert torch.equal(rows[alive], (want_ids // vocab)[alive])
+        assert torch.equal(words[alive], (want_ids % vocab)[alive])

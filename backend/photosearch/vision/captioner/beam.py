@@ -85,6 +85,54 @@ def _ban_repeats(logprobs: torch.Tensor, seqs: torch.Tensor, n: int) -> None:
         logprobs[rows, windows[rows, cols, n - 1]] = float("-inf")
 
 
+def _constraint_words(bits: torch.Tensor, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """bits [B, V] (which constraints each word meets, per photo) -> (cw [B, W], cbits [B, W]): each photo's
+    constraint words and their bits, padded to the longest list with `pad` (a word never proposed; bits 0)."""
+    lists = [row.nonzero().squeeze(1) for row in bits]
+    width = max(1, max(len(ids) for ids in lists))
+    cw = torch.full((len(lists), width), pad, dtype=torch.long, device=bits.device)
+    for b, ids in enumerate(lists):
+        cw[b, : len(ids)] = ids
+    return cw, bits.gather(1, cw)
+
+
+class _GroupMoves:
+    """The best extensions landing in each group of a constrained search, without scanning every group's rows
+    once per group. An extension of a hypothesis in group s by word w lands in group s | bits(w). Most words
+    meet no constraint, so a group's extensions are its own rows with those words (one top-k over k * V), plus
+    the few constraint words from every group (a top-k over G * k * W scores gathered once per step); the two
+    short lists are merged. The same top-k as one over all G * k * V masked scores, in the same order.
+
+    candidates [b, G, k, V] (summed log-probabilities; constraint words are set to -inf in place, after their
+    scores are gathered); cw, cbits [b, W] from _constraint_words; group_ids [G]."""
+
+    def __init__(self, candidates: torch.Tensor, cw: torch.Tensor, cbits: torch.Tensor,
+                 group_ids: torch.Tensor) -> None:
+        b, groups, k, vocab = candidates.shape
+        width = cw.shape[1]
+        index = cw.view(b, 1, 1, width).expand(b, groups, k, width)
+        self.moved = candidates.gather(3, index)  # [b, G, k, W] every group's scores of the constraint words
+        candidates.scatter_(3, index, float("-inf"))  # ... which reach their groups through `moved` only
+        self.candidates = candidates
+        self.lands = (group_ids.view(1, groups, 1) | cbits.unsqueeze(1)).unsqueeze(2)  # [b, G, 1, W]
+        self.cw = cw
+        self.shape = (b, groups, k, vocab, width)
+
+    def top(self, g: int, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The n best extensions landing in group g: (scores, source row within the photo, word), each [b, n]."""
+        b, groups, k, vocab, width = self.shape
+        own_scores, own_ids = self.candidates[:, g].reshape(b, k * vocab).topk(n, dim=1)  # rows of group g
+        moved = self.moved.masked_fill(self.lands != g, float("-inf")).view(b, groups * k * width)
+        moved_scores, moved_ids = moved.topk(min(n, moved.shape[1]), dim=1)
+        scores, pick = torch.cat([own_scores, moved_scores], dim=1).topk(n, dim=1)
+        own_rows, own_words = g * k + own_ids // vocab, own_ids % vocab
+        moved_rows = moved_ids // width  # (group, beam) = row within the photo
+        moved_words = self.cw.gather(1, moved_ids % width)
+        rows = torch.cat([own_rows, moved_rows], dim=1).gather(1, pick)
+        words = torch.cat([own_words, moved_words], dim=1).gather(1, pick)
+        return scores, rows, words
+
+
 def _force_prefix(  # noqa: PLR0913 (the search state, handed over and back)
     decoder: DecoderWithAttention, prefix: torch.Tensor, words: torch.Tensor, enc: torch.Tensor,
     projected: torch.Tensor, h: torch.Tensor, c: torch.Tensor, scores: torch.Tensor, seqs: torch.Tensor,
@@ -165,6 +213,10 @@ def beam_search(
             else:
                 start_group[b] |= 1 << j
     group_of_row = torch.arange(groups, device=device).repeat_interleave(k)  # [m]
+    # The words that move a hypothesis to another group, per photo: cw[b] their ids (padded with <pad>, which is
+    # never proposed), cbits[b] the constraints each meets. Every other word keeps a hypothesis in its group.
+    cw, cbits = _constraint_words(bits, word_map.pad) if n_cons else (None, None)
+    group_ids = torch.arange(groups, device=device)
 
     enc = encoder_out  # [b, P, E], one per active photo
     projected = decoder.attention.project(enc)  # [b, P, A]
@@ -182,12 +234,13 @@ def beam_search(
     articles = torch.tensor([word_map.word_to_id[a] for a in ("a", "an") if a in word_map.word_to_id],
                             dtype=torch.long, device=device)
     plurals = torch.tensor(sorted(set(singular_only)), dtype=torch.long, device=device)
-    photo_bans = None  # [batch, V] True where photo b may not use the word
-    if banned_per_photo is not None and any(banned_per_photo):
-        photo_bans = torch.zeros((batch, vocab), dtype=torch.bool, device=device)
-        for b, ids in enumerate(banned_per_photo):
-            if ids:
-                photo_bans[b, torch.tensor(list(ids), dtype=torch.long, device=device)] = True
+    # photo_bans[b, w]: True where photo b may not use word w (the words no caption uses, and its own bans)
+    photo_bans = torch.zeros((batch, vocab), dtype=torch.bool, device=device)
+    photo_bans[:, banned] = True
+    for b, ids in enumerate(banned_per_photo or []):
+        if ids:
+            photo_bans[b, torch.tensor(list(ids), dtype=torch.long, device=device)] = True
+    bans_of_active = None  # photo_bans of the active photos, [b, 1, V]; None after the batch changes
 
     if prefix is not None and prefix.shape[1]:
         h, c, scores, seqs, seq_alphas, words = _force_prefix(
@@ -216,9 +269,9 @@ def beam_search(
         logits, alpha, h, c = decoder.step(words, enc, projected, h, c, rows_per_photo=m)  # [b*m, V], [b*m, P]
         logprobs = logits.float().log_softmax(dim=1)  # [b*m, V]
         vocab = logprobs.shape[1]
-        logprobs[:, banned] = inf
-        if photo_bans is not None:
-            logprobs.masked_fill_(photo_bans[active].repeat_interleave(m, dim=0), inf)
+        if bans_of_active is None:  # the batch's photos changed
+            bans_of_active = photo_bans[active].unsqueeze(1)  # [b, 1, V]
+        logprobs.view(b, m, vocab).masked_fill_(bans_of_active, inf)
         _ban_repeats(logprobs, seqs, no_repeat_ngram)
         _ban_plurals_after_articles(logprobs, seqs, articles, plurals)
         if groups > 1:  # only a hypothesis that met every constraint may end
@@ -226,17 +279,15 @@ def beam_search(
         candidates = (scores.view(b * m, 1) + logprobs).view(b, groups, k * vocab)  # [b, G, k*V]
 
         new_scores, src_rows, new_words = [], [], []
+        if groups > 1:
+            moves = _GroupMoves(candidates.view(b, groups, k, vocab), cw[active], cbits[active], group_ids)
         for g in range(groups):
             if groups > 1:
-                # Extensions landing in group g: from group s with word w where s | bits(w) == g.
-                landing = (torch.arange(groups, device=device).view(1, groups, 1) | bits[active].unsqueeze(1)) == g
-                masked = candidates.view(b, groups, k, vocab).masked_fill(~landing.unsqueeze(2), inf)
-                flat = masked.view(b, m * vocab)
+                top_scores, from_row, next_word = moves.top(g, 2 * k)  # [b, 2k] each
             else:
-                flat = candidates.view(b, m * vocab)
-            top_scores, top_ids = flat.topk(2 * k, dim=1)  # [b, 2k]
-            from_row = top_ids // vocab  # row within the photo
-            next_word = top_ids % vocab
+                top_scores, top_ids = candidates.view(b, m * vocab).topk(2 * k, dim=1)  # [b, 2k]
+                from_row = top_ids // vocab  # row within the photo
+                next_word = top_ids % vocab
             is_end = next_word == word_map.end
             if g == full:
                 for slot, rank in is_end[:, :k].nonzero().tolist():
@@ -257,14 +308,15 @@ def beam_search(
         src = (torch.arange(b, device=device).unsqueeze(1) * m + torch.stack(src_rows, dim=1).view(b, m))  # [b, m]
         words_next = torch.stack(new_words, dim=1).view(b, m)
         # Photos with all their captions leave the batch; the rest carry their rows forward.
-        still = (~done).nonzero().squeeze(1)
-        src = src[still].view(-1)
-        scores = scores[still]
-        words = words_next[still].view(-1)
+        if bool(done.any()):
+            still = (~done).nonzero().squeeze(1)
+            src, scores, words_next = src[still], scores[still], words_next[still]
+            enc, projected, active = enc[still], projected[still], active[still]  # [b', P, E] ... (copies)
+            bans_of_active = None
+        src, words = src.view(-1), words_next.view(-1)
         seqs = torch.cat([seqs[src], words.unsqueeze(1)], dim=1)
         seq_alphas = torch.cat([seq_alphas[src], alpha[src].unsqueeze(1)], dim=1)
         h, c = h[src], c[src]
-        enc, projected, active = enc[still], projected[still], active[still]
 
     # max_len reached: photos short of n_best take their live beams, from the group that met the most.
     for slot, photo in enumerate(active.tolist()):
