@@ -14,9 +14,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from photosearch.api.processes import ACCEPT_DELAY_S, accept_least_busy
 from servers import free_port  # tests/servers.py
 
 BACKEND = Path(__file__).resolve().parents[2] / "backend"
@@ -128,11 +130,13 @@ def test_two_processes_share_the_port_and_the_library(server: Server) -> None:
 
 
 def test_connections_opened_at_once_are_spread_over_the_processes(server: Server) -> None:
-    """8 keep-alive connections opened together: each process takes a share (the least busy accepts next),
-    not the whole burst. A process still starting takes none: try again until both answer."""
+    """Bursts of 8 keep-alive connections opened together: each process takes a share, not the whole burst. A
+    process still starting takes none: wait until both answer. Counted over three bursts, so one burst skewed by
+    a busy machine (2/6) does not fail it. (On an idle machine the kernel often shares a burst even without the
+    accept wait; the wait itself is checked below, its effect measured in docs/performance.md.)"""
     kids = children(server.proc.pid)
-    deadline = time.monotonic() + 60
-    while True:
+
+    def burst() -> list[int]:
         conns = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=30) for _ in range(8)]
         for conn in conns:
             conn.connect()
@@ -143,10 +147,25 @@ def test_connections_opened_at_once_are_spread_over_the_processes(server: Server
         shares = [established(pid, server.port) for pid in kids]
         for conn in conns:
             conn.close()
-        if min(shares) > 0 or time.monotonic() > deadline:
-            break
+        time.sleep(0.5)  # closed connections leave the processes' counts
+        return shares
+
+    deadline = time.monotonic() + 60
+    while min(first := burst()) == 0 and time.monotonic() < deadline:
         time.sleep(1)
-    assert sum(shares) == 8 and min(shares) >= 3, shares
+    shares = [first, burst(), burst()]
+    totals = [sum(column) for column in zip(*shares, strict=True)]
+    assert all(sum(s) == 8 for s in shares) and min(totals) >= 6, shares
+
+
+def test_a_process_waits_before_accepting_in_proportion_to_its_connections() -> None:
+    accepted, slept = [], []
+    server = SimpleNamespace(active_channels={}, handle_accept=lambda: accepted.append(True))
+    accept = accept_least_busy(server, sleep=slept.append)
+    accept()
+    server.active_channels = {1: None, 2: None, 3: None}
+    accept()
+    assert accepted == [True, True] and slept == [pytest.approx(3 * ACCEPT_DELAY_S)]
 
 
 def test_sigterm_stops_every_process(server: Server) -> None:

@@ -48,16 +48,21 @@ def serve_child(app: Callable, fd: int, **options: object) -> None:
     """Run waitress on the listening socket inherited as `fd`, accepting a connection the later the more it
     serves already (see the module doc). Waitress's server keeps its open connections in `active_channels`."""
     server = waitress.server.create_server(app, sockets=[socket.socket(fileno=fd)], **options)
+    server.handle_accept = accept_least_busy(server)
+    server.run()
+
+
+def accept_least_busy(server: object, sleep: Callable[[float], None] = time.sleep) -> Callable[[], None]:
+    """The server's accept, after waiting ACCEPT_DELAY_S for each connection it already serves."""
     accept = server.handle_accept
 
     def accept_when_least_busy() -> None:
         busy = len(server.active_channels)
         if busy:
-            time.sleep(ACCEPT_DELAY_S * busy)  # a sibling with fewer connections accepts it meanwhile
+            sleep(ACCEPT_DELAY_S * busy)  # a sibling with fewer connections accepts it meanwhile
         accept()  # finds nothing (EAGAIN, ignored) when a sibling took it
 
-    server.handle_accept = accept_when_least_busy
-    server.run()
+    return accept_when_least_busy
 
 
 def run_children(count: int, argv: list[str], sock: socket.socket) -> int:
