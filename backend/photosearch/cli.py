@@ -48,6 +48,7 @@ from photosearch.services.library import PhotoSummary
 from photosearch.services.search import serving_threads
 from photosearch.sources.registry import all_sources
 from photosearch.storage.db import Database
+from photosearch.storage.snapshots import remove_snapshots
 
 # Training and evaluation (torch, datasets, metrics) are imported only inside their commands: serving,
 # ingesting and searching never load them.
@@ -337,6 +338,7 @@ def cmd_purge(args: argparse.Namespace) -> None:
 def cmd_reindex(args: argparse.Namespace) -> None:
     services = _services(args)
     services.index.clear()
+    remove_snapshots(services.settings.snapshots_dir)  # search's arrays are built again too
     result = services.ingestor.repair_index()
     print(f"reindexed {result['added']} photos")
 

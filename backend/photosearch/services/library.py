@@ -19,6 +19,7 @@ from photosearch.errors import Conflict, InvalidInput, NotFound
 from photosearch.storage.db import Database
 from photosearch.storage.index import PhotoIndex
 from photosearch.storage.models import Description, Job, Photo, Profile
+from photosearch.storage.snapshots import remove_snapshots
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_DISPLAY_NAME = 200
@@ -234,6 +235,7 @@ class Library:
             photo_ids = list(session.scalars(select(Photo.id).where(Photo.profile_id == profile_id)))
             session.delete(profile)
         self.index.delete_profile(profile_id)
+        remove_snapshots(self.settings.snapshots_dir, profile_id)
         for photo_id in photo_ids:
             for folder in (self.settings.images_dir, self.settings.thumbs_dir):
                 (folder / f"{photo_id}.jpg").unlink(missing_ok=True)

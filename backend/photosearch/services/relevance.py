@@ -21,6 +21,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ from sqlalchemy import func, select
 from photosearch.storage.db import Database
 from photosearch.storage.index import stems
 from photosearch.storage.models import Description, Photo
+from photosearch.storage.snapshots import Snapshots, changed_since, newest_change, pack_strings, unpack_strings
 from photosearch.text.query_terms import correct, has_usable_words, words
 
 # Fused score at or above which a result is a match. Chosen on the Flickr8k dev split: see
@@ -126,6 +128,10 @@ def _article(word: str) -> str:
 
 # -- the collection's vocabulary -----------------------------------------------------------------------
 READ_CHUNK = 5_000  # photos per database read while loading
+# Snapshots (storage/snapshots.py): the version changes with ProfileText's arrays or with what makes the words
+# (_TOKEN, _label_words); one loaded this many changes behind the log is saved again.
+TEXTS_SNAPSHOT_VERSION = 1
+SNAPSHOT_LAG = 1000
 _TOKEN = re.compile(r"[^\W_]+")  # the words of query_terms.words: "café" stays "café"
 
 
@@ -138,6 +144,20 @@ class ProfileText:
     label_index: np.ndarray  # int16 [N, 5] ImageNet classes, -1 = none
     label_prob: np.ndarray  # float32 [N, 5]
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """For a snapshot (storage/snapshots.py); `from_arrays` reads them back."""
+        words = list(self.vocabulary)
+        packed = pack_strings(words)
+        return {"words": packed["bytes"], "word_ends": packed["ends"],
+                "counts": np.array([self.vocabulary[w] for w in words], np.int64),
+                "ids": self.ids, "label_index": self.label_index, "label_prob": self.label_prob}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ProfileText:
+        words = unpack_strings(arrays["words"], arrays["word_ends"])
+        return cls(Counter(dict(zip(words, arrays["counts"].tolist(), strict=True))), arrays["ids"],
+                   arrays["label_index"], arrays["label_prob"])
+
     def label_rows(self, photo_ids: np.ndarray) -> np.ndarray:
         """Row of each photo id, -1 for photos not known (yet)."""
         if not len(self.ids):
@@ -149,10 +169,15 @@ class ProfileText:
 class ProfileTexts:
     """`get(profile_id) -> ProfileText`, read once per profile and again only after a photo was added, purged,
     deleted or restored. The caller may pass the `stamp` of the profile's vectors (storage/vectors.py), which
-    changes exactly then; without it a count over the profile's photos tells (tens of ms at 100K photos)."""
+    changes exactly then; without it a count over the profile's photos tells (tens of ms at 100K photos).
 
-    def __init__(self, db: Database) -> None:
+    With a `snapshot_dir` the first read of a profile comes from its snapshot (storage/snapshots.py) where the
+    change log allows: untouched since, or only photos added after its newest (those are read); otherwise, or
+    after a full read, it is built and saved again."""
+
+    def __init__(self, db: Database, snapshot_dir: Path | None = None) -> None:
         self.db = db
+        self.snapshots = Snapshots(snapshot_dir, "texts", TEXTS_SNAPSHOT_VERSION, db)
         self._cache: dict[int, tuple[tuple, ProfileText]] = {}
         self._lock = threading.Lock()
 
@@ -168,10 +193,41 @@ class ProfileTexts:
                 return cached[1]
             # Photos only added since (the same generation of the vectors, more rows): read just those.
             grown = stamp and cached is not None and cached[0][0] == stamp[0] and stamp[1] > cached[0][1]
-        result = self._read(profile_id, cached[1] if grown else None)
+        result = self._from_snapshot(profile_id) if cached is None else None
+        if result is None:
+            position = newest_change(self.db)
+            result = self._read(profile_id, cached[1] if grown else None)
+            if not grown:
+                self.snapshots.save(profile_id, position, result.to_arrays())
         with self._lock:
             self._cache[profile_id] = (key, result)
         return result
+
+    def _from_snapshot(self, profile_id: int) -> ProfileText | None:
+        found = self.snapshots.load(profile_id)
+        if found is None:
+            return None
+        position, arrays = found
+        try:
+            text = ProfileText.from_arrays(arrays)
+        except (KeyError, ValueError, UnicodeDecodeError):
+            return None
+        newest, changed = changed_since(self.db, position)
+        if not changed:
+            return text
+        if np.isin(np.fromiter(changed, np.int64, len(changed)), text.ids).any():
+            return None  # a photo it holds changed (described again, deleted): build it again
+        with self.db.session() as session:
+            added = list(session.scalars(select(Photo.id).where(
+                Photo.id.in_(sorted(changed)), Photo.profile_id == profile_id, Photo.deleted_at.is_(None))))
+        last = int(text.ids[-1]) if len(text.ids) else 0
+        if any(photo_id <= last for photo_id in added):
+            return None  # an older photo came back (restored): build it again
+        if added:
+            text = self._read(profile_id, text)
+            if newest - position > SNAPSHOT_LAG:
+                self.snapshots.save(profile_id, newest, text.to_arrays())
+        return text
 
     def _read(self, profile_id: int, before: ProfileText | None) -> ProfileText:
         """The texts of the profile's visible photos after those of `before`, READ_CHUNK rows at a time, so a large

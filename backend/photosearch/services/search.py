@@ -227,12 +227,13 @@ class Searcher:
         self._models = models
         self.fusion = fusion or FusionConfig()
         self.vectors = VectorStore(db)
-        self.postings = ProfilePostings(db, lambda row: index_doc(row, row))  # the row has both's columns
+        # the row has both's columns; snapshots spare a restart building the arrays again (storage/snapshots.py)
+        self.postings = ProfilePostings(db, lambda row: index_doc(row, row), snapshot_dir=settings.snapshots_dir)
         self._cache_lock = threading.Lock()
         # MiniLM vectors of recent queries: typing re-sends the same prefixes, and evaluation embeds in batches.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._caption_matrices: dict[int, tuple[int, np.ndarray | None]] = {}
-        self.texts = ProfileTexts(db)  # vocabulary ("did you mean") and label arrays (label meaning)
+        self.texts = ProfileTexts(db, settings.snapshots_dir)  # vocabulary ("did you mean"), label arrays
         self.cutoff = RELEVANCE_CUTOFF
         self._label_meaning: LabelMeaning | None = None
 

@@ -24,11 +24,13 @@ services/index_sync.py does for Whoosh), so a query that finds nothing new costs
 
 from __future__ import annotations
 
+import logging
 import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from math import log
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Row, Select, and_, func, select
@@ -38,11 +40,18 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_BOOSTS, IndexDoc, stems
 from photosearch.storage.models import Description, Photo, PhotoChange
+from photosearch.storage.snapshots import Snapshots, newest_change, pack_strings, unpack_strings
+
+_log = logging.getLogger(__name__)
 
 B = 0.75  # whoosh.scoring.BM25F defaults, which PhotoIndex uses
 K1 = 1.2
 READ_CHUNK = 5000  # photos per database read while loading
 COMPACT_DEAD_SHARE = 0.5  # rebuild the arrays once half the rows are dead
+# Snapshots (storage/snapshots.py): the version changes with the layout below or with what `field_tokens` makes of
+# a text (storage/index.py's analyzer); a snapshot this many changes behind the log is saved again when loaded.
+SNAPSHOT_VERSION = 1
+SNAPSHOT_LAG = 1000
 
 Leaf = tuple[str, str, float]  # (field, term, boost)
 
@@ -148,6 +157,48 @@ class Postings:
                 for postings in self.fields.values():
                     postings.total_length -= postings.exact_lengths[row]
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every array as numpy (for a snapshot, storage/snapshots.py); `from_arrays` reads them back."""
+        out = {"photo_ids": np.frombuffer(self.photo_ids, np.int64), "alive": np.frombuffer(self.alive, np.uint8)}
+        for name, postings in self.fields.items():
+            terms = list(postings.terms)
+            packed = pack_strings(terms)
+            out |= {
+                f"{name}.terms": packed["bytes"], f"{name}.term_ends": packed["ends"],
+                f"{name}.posting_ends": np.cumsum([len(postings.terms[t][0]) for t in terms], dtype=np.int64),
+                f"{name}.rows": np.frombuffer(b"".join(postings.terms[t][0].tobytes() for t in terms), np.int32),
+                f"{name}.tfs": np.frombuffer(b"".join(postings.terms[t][1].tobytes() for t in terms), np.uint8),
+                f"{name}.length_bytes": np.frombuffer(postings.length_bytes, np.uint8),
+                f"{name}.exact_lengths": np.frombuffer(postings.exact_lengths, np.uint16),
+                f"{name}.total_length": np.array(postings.total_length, np.int64),
+            }
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Postings:
+        made = cls()
+        made.photo_ids.frombytes(arrays["photo_ids"].astype(np.int64).tobytes())
+        made.alive = bytearray(arrays["alive"].astype(np.uint8).tobytes())
+        live = np.flatnonzero(arrays["alive"])
+        made._live = len(live)
+        ids = arrays["photo_ids"][live]
+        made._row_by_id = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, np.int32)
+        made._row_by_id[ids] = live
+        for name, postings in made.fields.items():
+            terms = unpack_strings(arrays[f"{name}.terms"], arrays[f"{name}.term_ends"])
+            rows, tfs = arrays[f"{name}.rows"].astype(np.int32), arrays[f"{name}.tfs"].astype(np.uint8)
+            start = 0
+            for term, end in zip(terms, arrays[f"{name}.posting_ends"].tolist(), strict=True):
+                term_rows, term_tfs = array("i"), array("B")
+                term_rows.frombytes(rows[start:end].tobytes())
+                term_tfs.frombytes(tfs[start:end].tobytes())
+                postings.terms[term] = (term_rows, term_tfs)
+                start = end
+            postings.length_bytes = bytearray(arrays[f"{name}.length_bytes"].astype(np.uint8).tobytes())
+            postings.exact_lengths.frombytes(arrays[f"{name}.exact_lengths"].astype(np.uint16).tobytes())
+            postings.total_length = int(arrays[f"{name}.total_length"])
+        return made
+
     def scores(self, leaves: list[Leaf]) -> tuple[np.ndarray, np.ndarray]:
         """(photo ids, BM25F scores) of the live rows that match any leaf, in row order."""
         n_rows = len(self.photo_ids)
@@ -187,13 +238,18 @@ def _text_rows(where: object) -> Select:
 class ProfilePostings:
     """Every profile's `Postings`, following the database's change log. `document(row)` builds a photo's index
     document from a row of TEXT_COLUMNS (services/ingest.index_doc, which reads them as attributes: it knows
-    the labels' plain nouns, which storage does not)."""
+    the labels' plain nouns, which storage does not).
 
-    def __init__(self, db: Database, document: Callable[[Row], IndexDoc]) -> None:
+    With a `snapshot_dir`, a profile is loaded from its snapshot (storage/snapshots.py) and brought up to date
+    from the change log; one built from the database, or a snapshot more than SNAPSHOT_LAG changes behind, is
+    saved again. Each profile remembers the change it is up to date with."""
+
+    def __init__(self, db: Database, document: Callable[[Row], IndexDoc], snapshot_dir: Path | None = None) -> None:
         self.db = db
         self.document = document
+        self.snapshots = Snapshots(snapshot_dir, "postings", SNAPSHOT_VERSION, db)
         self._profiles: dict[int, Postings] = {}
-        self._position = 0  # the newest change applied to every loaded profile
+        self._positions: dict[int, int] = {}  # profile id -> the newest change applied to its postings
         self._lock = threading.Lock()
 
     def scores(self, profile_id: int, leaves: list[Leaf]) -> tuple[np.ndarray, np.ndarray]:
@@ -208,23 +264,45 @@ class ProfilePostings:
     def _get(self, profile_id: int) -> Postings:
         self._follow()
         postings = self._profiles.get(profile_id)
+        if postings is None:
+            postings = self._from_snapshot(profile_id)
         if postings is None or postings.dead > COMPACT_DEAD_SHARE * max(len(postings.photo_ids), 1):
-            postings = self._profiles[profile_id] = self._load(profile_id)
+            postings = self._load(profile_id)
         return postings
 
     def forget(self) -> None:
         with self._lock:
             self._profiles.clear()
+            self._positions.clear()
 
-    def _newest_change(self) -> int:
-        with self.db.session() as session:
-            return session.scalar(select(func.max(PhotoChange.id))) or 0
+    def _from_snapshot(self, profile_id: int) -> Postings | None:
+        """The profile's snapshot brought up to date, or None (none, refused, or not what the database holds)."""
+        found = self.snapshots.load(profile_id)
+        if found is None:
+            return None
+        position, arrays = found
+        try:
+            postings = Postings.from_arrays(arrays)
+        except (KeyError, ValueError, UnicodeDecodeError) as exc:
+            _log.warning("ignoring a damaged postings snapshot of profile %s: %s", profile_id, exc)
+            return None
+        self._profiles[profile_id], self._positions[profile_id] = postings, position
+        self._follow()
+        with self.db.session() as session:  # a last check that it holds what the database holds
+            visible = session.scalar(select(func.count(Photo.id)).where(Photo.profile_id == profile_id,
+                                                                        Photo.deleted_at.is_(None)))
+        if visible != len(postings):
+            del self._profiles[profile_id], self._positions[profile_id]
+            return None
+        if self._positions[profile_id] - position > SNAPSHOT_LAG:
+            self.snapshots.save(profile_id, self._positions[profile_id], postings.to_arrays())
+        return postings
 
     def _load(self, profile_id: int) -> Postings:
-        """Read one profile's visible photos (changes after `_position` are applied by the next `_follow`)."""
+        """Read one profile's visible photos (changes after the position read first are applied next), and save
+        its snapshot."""
         postings = Postings()
-        if not self._profiles:
-            self._position = self._newest_change()
+        position = newest_change(self.db)
         last_id = 0
         while True:
             with self.db.session() as session:
@@ -234,16 +312,21 @@ class ProfilePostings:
                 ).all()
             postings.add(self.document(row) for row in rows)
             if len(rows) < READ_CHUNK:
-                return postings
+                break
             last_id = rows[-1].id
+        self._profiles[profile_id], self._positions[profile_id] = postings, position
+        self._follow()
+        self.snapshots.save(profile_id, self._positions[profile_id], postings.to_arrays())
+        return postings
 
     def _follow(self) -> None:
-        """Apply the changes logged since the last query to the loaded profiles."""
+        """Apply the changes logged since each loaded profile's position."""
         if not self._profiles:
             return
+        oldest = min(self._positions.values())
         with self.db.session() as session:
             rows = session.execute(
-                select(PhotoChange.id, PhotoChange.photo_id).where(PhotoChange.id > self._position)).all()
+                select(PhotoChange.id, PhotoChange.photo_id).where(PhotoChange.id > oldest)).all()
             if not rows:
                 return
             newest = max(change_id for change_id, _ in rows)
@@ -252,9 +335,10 @@ class ProfilePostings:
             for start in range(0, len(changed), READ_CHUNK):
                 found = session.execute(_text_rows(Photo.id.in_(changed[start : start + READ_CHUNK]))).all()
                 docs.update({r.id: (r.profile_id, self.document(r)) for r in found if r.deleted_at is None})
-        for postings in self._profiles.values():
-            postings.remove(changed)
-        for profile_id, doc in docs.values():
-            if profile_id in self._profiles:
-                self._profiles[profile_id].add([doc])
-        self._position = max(self._position, newest)
+        for profile_id, postings in self._profiles.items():
+            position = self._positions[profile_id]
+            mine = sorted({photo_id for change_id, photo_id in rows if change_id > position})
+            postings.remove(mine)
+            postings.add(docs[photo_id][1] for photo_id in mine
+                         if photo_id in docs and docs[photo_id][0] == profile_id)
+            self._positions[profile_id] = newest
