@@ -174,11 +174,64 @@ def test_deleting_a_profile_or_reindexing_removes_snapshots(services):
         _photo(services, profile_id, n, "a dog on the beach")
         services.searcher.warm()
     folder = services.settings.snapshots_dir
-    assert sorted(path.name for path in folder.iterdir()) == [f"postings-{p}.npz", f"postings-{q}.npz",
-                                                             f"texts-{p}.npz", f"texts-{q}.npz"]
+    names = sorted(path.name for path in folder.iterdir())
+    assert names == sorted(f"{kind}-{i}.npz" for kind in ("postings", "texts", "vectors") for i in (p, q))
     services.library.delete_profile("p")
-    assert sorted(path.name for path in folder.iterdir()) == [f"postings-{q}.npz", f"texts-{q}.npz"]
+    assert sorted(path.name for path in folder.iterdir()) == [f"{kind}-{q}.npz" for kind in ("postings", "texts",
+                                                                                             "vectors")]
     from photosearch.storage.snapshots import remove_snapshots
 
     remove_snapshots(folder)  # what `photosearch reindex` does first
     assert list(folder.iterdir()) == []
+
+
+def _vector_photo(services: Services, profile_id: int, n: int, dim: int = 8) -> int:
+    vector = np.random.default_rng(n).standard_normal(dim).astype(np.float32)
+    with services.db.session() as session:
+        photo = Photo(profile_id=profile_id, source=f"v:{n}", kind="upload", content_hash=f"{n:064x}",
+                      taken_at=datetime(2020, 1, 1 + n % 28, tzinfo=UTC))
+        photo.description = Description(caption="a photo", model="t", image_vector=(vector / np.linalg.norm(vector))
+                                        .tobytes())
+        session.add(photo)
+        session.flush()
+        return photo.id
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_vectors_come_from_the_snapshot_and_follow_the_log(services, monkeypatch, large):
+    from photosearch.storage import vectors as vectors_module
+    from photosearch.storage.vectors import VectorStore
+
+    if large:  # int8 codes and the sign-bit index, as from 50,000 photos
+        monkeypatch.setattr(vectors_module, "ANN_THRESHOLD", 4)
+    p = _profile(services)
+    ids = [_vector_photo(services, p, n) for n in range(1, 9)]
+    folder = services.settings.snapshots_dir
+    query = np.random.default_rng(0).standard_normal(8).astype(np.float32)
+
+    def view_of(store: VectorStore) -> tuple:
+        view = store.get(p)
+        rows = view.shortlist(query, 3) if view.quantized else None
+        return view.ids.tolist(), view.dated.tolist(), view.scores(query).round(6).tolist(), view.quantized, \
+            None if rows is None else rows.tolist()
+
+    built = view_of(VectorStore(services.db, folder))
+    assert (folder / f"vectors-{p}.npz").exists() and built[3] == large
+
+    reads: list[int] = []
+    restarted = VectorStore(services.db, folder)
+    read = restarted._read
+    restarted._read = lambda vectors, after_id: (reads.append(after_id), read(vectors, after_id))[1]
+    assert view_of(restarted) == built and reads == []  # from the snapshot alone
+
+    added = _vector_photo(services, p, 9)  # added after the snapshot: read on top of it
+    grown = VectorStore(services.db, folder)
+    read = grown._read
+    grown._read = lambda vectors, after_id: (reads.append(after_id), read(vectors, after_id))[1]
+    assert view_of(grown) == view_of(VectorStore(services.db)) and reads == [ids[-1]]
+    assert grown.get(p).ids.tolist() == [*ids, added]
+
+    with services.db.session() as session:  # a photo it holds is deleted: read again in full
+        session.get(Photo, ids[0]).deleted_at = datetime.now(UTC)
+    again = VectorStore(services.db, folder)
+    assert again.get(p).ids.tolist() == [*ids[1:], added] and view_of(again) == view_of(VectorStore(services.db))

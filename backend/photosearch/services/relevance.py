@@ -197,7 +197,7 @@ class ProfileTexts:
         if result is None:
             position = newest_change(self.db)
             result = self._read(profile_id, cached[1] if grown else None)
-            if not grown:
+            if cached is None:  # later full reads (a deletion) are left to the next start's snapshot check
                 self.snapshots.save(profile_id, position, result.to_arrays())
         with self._lock:
             self._cache[profile_id] = (key, result)

@@ -226,7 +226,7 @@ class Searcher:
         self.index = index
         self._models = models
         self.fusion = fusion or FusionConfig()
-        self.vectors = VectorStore(db)
+        self.vectors = VectorStore(db, settings.snapshots_dir)
         # the row has both's columns; snapshots spare a restart building the arrays again (storage/snapshots.py)
         self.postings = ProfilePostings(db, lambda row: index_doc(row, row), snapshot_dir=settings.snapshots_dir)
         self._cache_lock = threading.Lock()

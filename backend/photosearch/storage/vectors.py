@@ -23,22 +23,31 @@ exactly from int8 codes. See docs/performance.md for its recall against the exac
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
 
 from photosearch.storage.db import Database
 from photosearch.storage.models import Description, Photo
+from photosearch.storage.snapshots import Snapshots, changed_since, newest_change
+
+_log = logging.getLogger(__name__)
 
 NO_DATE = np.iinfo(np.int64).min  # taken_at unknown: outside every date range
 RECOUNT_S = 2.0  # how stale a removal may be before the matrix is read again
 READ_CHUNK = 5_000  # rows per database read while loading (20K rows of blobs held ~60 MB more)
 _GENERATIONS = itertools.count(1)
 ANN_THRESHOLD = 50_000  # photos from which a profile is searched through the bit sketch first
+# Snapshots (storage/snapshots.py): the version changes with the arrays `to_arrays` writes; one that needed this
+# many photos read on top of it is saved again.
+SNAPSHOT_VERSION = 1
+SNAPSHOT_LAG = 1000
 
 
 def epoch_us(value: datetime | None) -> int:
@@ -144,6 +153,35 @@ class ProfileVectors:
             self._start_quantized(len(full))
             for start in range(0, len(full), READ_CHUNK):
                 self._append_quantized(full[start : start + READ_CHUNK])
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every array up to the last row (for a snapshot, storage/snapshots.py); `from_arrays` reads them back."""
+        n = len(self)
+        out = {"ids": self._ids.view, "dated": self._dated.view, "dim": np.array(self.dim, np.int64)}
+        if self._image is not None:
+            out["image"] = self._image.view
+        if self._codes is not None:
+            with self.bits_lock:
+                out |= {"codes": self._codes.view, "scale": self._scale.view,
+                        "bits": self._bits.reconstruct_n(0, n) if n else np.zeros((0, self._bits.code_size), np.uint8)}
+        return out
+
+    @classmethod
+    def from_arrays(cls, profile_id: int, arrays: dict[str, np.ndarray], deleted: tuple) -> ProfileVectors:
+        n = len(arrays["ids"])
+        made = cls(profile_id, counted_at=0.0, deleted=deleted, dim=int(arrays["dim"]))  # 0.0: count at once
+        made._ids, made._dated = _Growable(0, np.int64, n), _Growable(0, np.int64, n)
+        made._ids.append(arrays["ids"].astype(np.int64))
+        made._dated.append(arrays["dated"].astype(np.int64))
+        if "image" in arrays:
+            made._image = _Growable(made.dim, np.float32, n)
+            made._image.append(arrays["image"].astype(np.float32))
+        if "codes" in arrays:
+            made._start_quantized(n)
+            made._codes.append(arrays["codes"].astype(np.int8))
+            made._scale.append(arrays["scale"].astype(np.float32))
+            made._bits.add(np.ascontiguousarray(arrays["bits"], np.uint8))
+        return made
 
     def _start_quantized(self, capacity: int) -> None:
         self._codes = _Growable(self.dim, np.int8, capacity)
@@ -262,8 +300,12 @@ def sign_bits(rows: np.ndarray) -> np.ndarray:
 class VectorStore:
     """The profiles' matrices, loaded on first use and kept in step with the database (see module doc)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, snapshot_dir: Path | None = None) -> None:
+        """With a `snapshot_dir`, a profile's first read comes from its snapshot (storage/snapshots.py) where the
+        change log allows (untouched since, or photos only added after its newest: those are read), and a full
+        read saves one."""
         self.db = db
+        self.snapshots = Snapshots(snapshot_dir, "vectors", SNAPSHOT_VERSION, db)
         self._profiles: dict[int, ProfileVectors] = {}
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -284,6 +326,7 @@ class VectorStore:
         """The profile's vectors, up to date with the database."""
         with self._lock(profile_id):
             vectors = self._profiles.get(profile_id)
+            restored = vectors is None and (vectors := self._from_snapshot(profile_id)) is not None
             last = vectors.last_id if vectors is not None else 0
             with self.db.session() as session:
                 newest = session.scalar(select(func.max(Photo.id)).where(Photo.profile_id == profile_id))
@@ -304,12 +347,42 @@ class VectorStore:
                         Photo.profile_id == profile_id, Photo.deleted_at.is_(None)))
                 vectors = ProfileVectors(profile_id, counted_at=time.monotonic(), deleted=deleted,
                                          expected=visible or 0)
+                first, position = profile_id not in self._profiles, newest_change(self.db)
                 self._read(vectors, after_id=0)
+                if first:  # later full reads (a deletion) are left to the next start's snapshot check
+                    self.snapshots.save(profile_id, position, vectors.to_arrays())
             elif newest is not None and newest > last:
+                position, before = newest_change(self.db), len(vectors)
                 self._read(vectors, after_id=last)
+                if restored and len(vectors) - before > SNAPSHOT_LAG:  # a snapshot far behind: save it again
+                    self.snapshots.save(profile_id, position, vectors.to_arrays())
             with self._guard:
                 self._profiles[profile_id] = vectors
             return vectors.view()
+
+    def _from_snapshot(self, profile_id: int) -> ProfileVectors | None:
+        """The profile's snapshot if no photo it holds has changed since (the caller reads photos added after
+        it); None otherwise."""
+        found = self.snapshots.load(profile_id)
+        if found is None:
+            return None
+        position, arrays = found
+        _, changed = changed_since(self.db, position)
+        ids = arrays.get("ids", np.zeros(0, np.int64))
+        last = int(ids[-1]) if len(ids) else 0
+        with self.db.session() as session:
+            if changed and (np.isin(np.fromiter(changed, np.int64, len(changed)), ids).any() or session.scalar(
+                    select(func.count(Photo.id)).where(Photo.id.in_(sorted(changed)), Photo.id <= last,
+                                                       Photo.profile_id == profile_id))):
+                return None  # one it holds changed, or an older photo came back: read them all again
+            deleted = tuple(session.execute(
+                select(func.count(), func.max(Photo.deleted_at))
+                .where(Photo.profile_id == profile_id, Photo.deleted_at.is_not(None))).one())
+        try:
+            return ProfileVectors.from_arrays(profile_id, arrays, deleted)
+        except (KeyError, ValueError, TypeError) as exc:
+            _log.warning("ignoring a damaged vectors snapshot of profile %s: %s", profile_id, exc)
+            return None
 
     def _read(self, vectors: ProfileVectors, after_id: int) -> None:
         """Append the profile's photos with id > after_id, in chunks."""
