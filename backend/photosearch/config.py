@@ -6,7 +6,7 @@ The data directory holds everything a person's collection needs:
     <data_dir>/images/          normalised copies of every photo (served by id)
     <data_dir>/thumbs/          thumbnails
     <data_dir>/uploads/         uploaded files while a job reads them (generated names)
-    <data_dir>/snapshots/       search's arrays per profile, so a restart need not build them (a cache)
+    <data_dir>/snapshots/       search's arrays per profile (beside the index), so a restart need not build them
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ class Settings:
 
     @property
     def snapshots_dir(self) -> Path:
-        return self.data_dir / "snapshots"
+        """Beside the full-text index: on each machine's local disk where PHOTOSEARCH_INDEX_DIR puts it there."""
+        return self.index_dir.parent / "snapshots"
 
     def ensure_dirs(self) -> None:
         for path in (self.data_dir, self.index_dir, self.images_dir, self.thumbs_dir, self.uploads_dir):
