@@ -235,3 +235,16 @@ def test_vectors_come_from_the_snapshot_and_follow_the_log(services, monkeypatch
         session.get(Photo, ids[0]).deleted_at = datetime.now(UTC)
     again = VectorStore(services.db, folder)
     assert again.get(p).ids.tolist() == [*ids[1:], added] and view_of(again) == view_of(VectorStore(services.db))
+
+
+def test_a_snapshot_made_with_another_label_table_is_built_again(services):
+    p = _profile(services)
+    _photo(services, p, 1, "a dog on the beach")
+    before = ProfilePostings(services.db, lambda row: index_doc(row, row), services.settings.snapshots_dir, "table-a")
+    before.warm(p)
+    same = ProfilePostings(services.db, lambda row: index_doc(row, row), services.settings.snapshots_dir, "table-a")
+    other = ProfilePostings(services.db, lambda row: index_doc(row, row), services.settings.snapshots_dir, "table-b")
+    built_same, built_other = _counting_loads(same), _counting_loads(other)
+    same.warm(p)
+    other.warm(p)
+    assert built_same == [] and built_other == [p]

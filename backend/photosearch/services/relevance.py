@@ -177,7 +177,7 @@ class ProfileTexts:
 
     def __init__(self, db: Database, snapshot_dir: Path | None = None) -> None:
         self.db = db
-        self.snapshots = Snapshots(snapshot_dir, "texts", TEXTS_SNAPSHOT_VERSION, db)
+        self.snapshots = Snapshots(snapshot_dir, "texts", f"{TEXTS_SNAPSHOT_VERSION}+{_nouns_digest()}", db)
         self._cache: dict[int, tuple[tuple, ProfileText]] = {}
         self._lock = threading.Lock()
 
@@ -257,6 +257,15 @@ class ProfileTexts:
             last_id = rows[-1][0]
         ids, index, prob = (np.concatenate(column) for column in zip(*parts, strict=True))
         return ProfileText(counts, ids, index, prob)
+
+
+def _nouns_digest() -> str:
+    """Which label-noun table `_label_words` reads ("" without it)."""
+    try:
+        from photosearch.vision.labels import NOUNS_DIGEST
+    except ImportError:
+        return ""
+    return NOUNS_DIGEST
 
 
 def _label_words(label: dict) -> str:

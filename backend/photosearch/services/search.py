@@ -59,6 +59,7 @@ from photosearch.storage.models import Description, Photo, Profile
 from photosearch.storage.postings import ProfilePostings, plain_leaves
 from photosearch.storage.vectors import NO_DATE, VectorStore, VectorView
 from photosearch.text.label_meaning import LabelMeaning, label_arrays
+from photosearch.vision.labels import NOUNS_DIGEST
 
 SORTS = ("best", "newest", "oldest")
 SAID_FIELDS = ("caption", "poster", "hashtags")  # where a photo "says" a word (`Searcher.said`)
@@ -228,7 +229,8 @@ class Searcher:
         self.fusion = fusion or FusionConfig()
         self.vectors = VectorStore(db, settings.snapshots_dir)
         # the row has both's columns; snapshots spare a restart building the arrays again (storage/snapshots.py)
-        self.postings = ProfilePostings(db, lambda row: index_doc(row, row), snapshot_dir=settings.snapshots_dir)
+        self.postings = ProfilePostings(db, lambda row: index_doc(row, row), snapshot_dir=settings.snapshots_dir,
+                                        snapshot_key=NOUNS_DIGEST)  # index_doc adds the labels' plain nouns
         self._cache_lock = threading.Lock()
         # MiniLM vectors of recent queries: typing re-sends the same prefixes, and evaluation embeds in batches.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()

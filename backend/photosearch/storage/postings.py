@@ -244,10 +244,13 @@ class ProfilePostings:
     from the change log; one built from the database, or a snapshot more than SNAPSHOT_LAG changes behind, is
     saved again. Each profile remembers the change it is up to date with."""
 
-    def __init__(self, db: Database, document: Callable[[Row], IndexDoc], snapshot_dir: Path | None = None) -> None:
+    def __init__(self, db: Database, document: Callable[[Row], IndexDoc], snapshot_dir: Path | None = None,
+                 snapshot_key: str = "") -> None:
+        """snapshot_key: what else `document` depends on (the label-noun table), so a snapshot made with another
+        is built again."""
         self.db = db
         self.document = document
-        self.snapshots = Snapshots(snapshot_dir, "postings", SNAPSHOT_VERSION, db)
+        self.snapshots = Snapshots(snapshot_dir, "postings", f"{SNAPSHOT_VERSION}+{snapshot_key}", db)
         self._profiles: dict[int, Postings] = {}
         self._positions: dict[int, int] = {}  # profile id -> the newest change applied to its postings
         self._lock = threading.Lock()

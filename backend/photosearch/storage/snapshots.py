@@ -67,12 +67,13 @@ def unpack_strings(packed_bytes: np.ndarray, ends: np.ndarray) -> list[str]:
 
 
 class Snapshots:
-    """Snapshot files of one kind ("postings", "texts") in a folder: `save` and `load` per profile."""
+    """Snapshot files of one kind ("postings", "texts", "vectors") in a folder: `save` and `load` per profile.
+    `version` names everything the arrays depend on besides the database (their layout, the label-noun table)."""
 
-    def __init__(self, folder: Path | None, kind: str, version: int, db: Database) -> None:
+    def __init__(self, folder: Path | None, kind: str, version: int | str, db: Database) -> None:
         self.folder = folder
         self.kind = kind
-        self.version = version
+        self.version = str(version)
         self.db = db
 
     def path(self, profile_id: int) -> Path:

@@ -18,6 +18,7 @@ is looked up at run time. The index stores these words beside the label so "cat"
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # torch only at run time of the functions given tensors: the 
 
 NOUNS_FILE = Path(__file__).with_name("label_nouns.json")
 _RAW = json.loads(NOUNS_FILE.read_text())  # {"0": {"wnid", "name", "noun", "hypernyms"}, ...}
+# Which table made a text's label words: search's snapshots built with another one are built again.
+NOUNS_DIGEST = hashlib.sha256(NOUNS_FILE.read_bytes()).hexdigest()[:16]
 IMAGENET_CLASSES: tuple[str, ...] = tuple(_RAW[str(i)]["name"] for i in range(len(_RAW)))
 # A label's nouns and categories go into the index only when the classifier gives it at least this much
 # (or it is the photo's top label): "animal" should not find an espresso whose 5th guess is a lemur at 1 %.
