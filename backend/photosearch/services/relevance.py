@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from photosearch.storage.db import Database
 from photosearch.storage.index import stems
 from photosearch.storage.models import Description, Photo
-from photosearch.storage.snapshots import Snapshots, changed_since, newest_change, pack_strings, unpack_strings
+from photosearch.storage.snapshots import Snapshots, newest_change, only_added_since, pack_strings, unpack_strings
 from photosearch.text.query_terms import correct, has_usable_words, words
 
 # Fused score at or above which a result is a match. Chosen on the Flickr8k dev split: see
@@ -212,18 +212,10 @@ class ProfileTexts:
             text = ProfileText.from_arrays(arrays)
         except (KeyError, ValueError, UnicodeDecodeError):
             return None
-        newest, changed = changed_since(self.db, position)
-        if not changed:
-            return text
-        if np.isin(np.fromiter(changed, np.int64, len(changed)), text.ids).any():
-            return None  # a photo it holds changed (described again, deleted): build it again
-        with self.db.session() as session:
-            added = list(session.scalars(select(Photo.id).where(
-                Photo.id.in_(sorted(changed)), Photo.profile_id == profile_id, Photo.deleted_at.is_(None))))
-        last = int(text.ids[-1]) if len(text.ids) else 0
-        if any(photo_id <= last for photo_id in added):
-            return None  # an older photo came back (restored): build it again
-        if added:
+        if not only_added_since(self.db, position, profile_id, text.ids):
+            return None  # a photo it holds changed, or an older one came back: build it again
+        newest = newest_change(self.db)
+        if newest > position:  # photos added since: read them on top
             text = self._read(profile_id, text)
             if newest - position > SNAPSHOT_LAG:
                 self.snapshots.save(profile_id, newest, text.to_arrays())

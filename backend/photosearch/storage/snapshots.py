@@ -28,9 +28,10 @@ import numpy as np
 from sqlalchemy import func, select
 
 from photosearch.storage.db import Database
-from photosearch.storage.models import PhotoChange, Profile
+from photosearch.storage.models import Photo, PhotoChange, Profile
 
 log = logging.getLogger(__name__)
+IN_CHUNK = 5000  # ids per IN (...) list: SQLite caps the bound parameters of one statement
 
 
 def newest_change(db: Database) -> int:
@@ -44,6 +45,24 @@ def changed_since(db: Database, position: int) -> tuple[int, set[int]]:
     with db.session() as session:
         rows = session.execute(select(PhotoChange.id, PhotoChange.photo_id).where(PhotoChange.id > position)).all()
     return max((change for change, _ in rows), default=position), {photo for _, photo in rows}
+
+
+def only_added_since(db: Database, position: int, profile_id: int, ids: np.ndarray) -> bool:
+    """Whether the profile's photos `ids` (ascending; what a snapshot holds) are still exactly its visible photos
+    up to the last of them: no change logged after `position` touches one of them or brings back an older photo.
+    Photos added after the last one may exist; the caller reads those."""
+    _, changed = changed_since(db, position)
+    if not changed:
+        return True
+    changed_ids = np.fromiter(changed, np.int64, len(changed))
+    if np.isin(changed_ids, ids).any():
+        return False  # described again, deleted or purged
+    last = int(ids[-1]) if len(ids) else 0
+    older = changed_ids[changed_ids <= last].tolist()
+    with db.session() as session:
+        return not any(session.scalar(select(func.count(Photo.id)).where(  # restored, or moved here
+            Photo.id.in_(older[start : start + IN_CHUNK]), Photo.profile_id == profile_id,
+            Photo.deleted_at.is_(None))) for start in range(0, len(older), IN_CHUNK))
 
 
 def profile_identity(db: Database, profile_id: int) -> str | None:

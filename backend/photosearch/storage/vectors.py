@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 
 from photosearch.storage.db import Database
 from photosearch.storage.models import Description, Photo
-from photosearch.storage.snapshots import Snapshots, changed_since, newest_change
+from photosearch.storage.snapshots import Snapshots, newest_change, only_added_since
 
 _log = logging.getLogger(__name__)
 
@@ -367,14 +367,9 @@ class VectorStore:
         if found is None:
             return None
         position, arrays = found
-        _, changed = changed_since(self.db, position)
-        ids = arrays.get("ids", np.zeros(0, np.int64))
-        last = int(ids[-1]) if len(ids) else 0
+        if not only_added_since(self.db, position, profile_id, arrays.get("ids", np.zeros(0, np.int64))):
+            return None  # one it holds changed, or an older photo came back: read them all again
         with self.db.session() as session:
-            if changed and (np.isin(np.fromiter(changed, np.int64, len(changed)), ids).any() or session.scalar(
-                    select(func.count(Photo.id)).where(Photo.id.in_(sorted(changed)), Photo.id <= last,
-                                                       Photo.profile_id == profile_id))):
-                return None  # one it holds changed, or an older photo came back: read them all again
             deleted = tuple(session.execute(
                 select(func.count(), func.max(Photo.deleted_at))
                 .where(Photo.profile_id == profile_id, Photo.deleted_at.is_not(None))).one())
