@@ -74,6 +74,14 @@ class _Growable:
         self.data[self.n : need] = rows
         self.n = need
 
+    @classmethod
+    def holding(cls, rows: np.ndarray, dtype: np.dtype) -> _Growable:
+        """One that starts full with `rows`, without copying them (a snapshot's arrays: no second matrix)."""
+        made = cls.__new__(cls)
+        made.data = np.ascontiguousarray(rows, dtype=dtype)
+        made.n = len(made.data)
+        return made
+
     @property
     def view(self) -> np.ndarray:
         return self.data[: self.n]
@@ -168,19 +176,16 @@ class ProfileVectors:
 
     @classmethod
     def from_arrays(cls, profile_id: int, arrays: dict[str, np.ndarray], deleted: tuple) -> ProfileVectors:
-        n = len(arrays["ids"])
         made = cls(profile_id, counted_at=0.0, deleted=deleted, dim=int(arrays["dim"]))  # 0.0: count at once
-        made._ids, made._dated = _Growable(0, np.int64, n), _Growable(0, np.int64, n)
-        made._ids.append(arrays["ids"].astype(np.int64))
-        made._dated.append(arrays["dated"].astype(np.int64))
+        made._ids = _Growable.holding(arrays["ids"], np.int64)
+        made._dated = _Growable.holding(arrays["dated"], np.int64)
         if "image" in arrays:
-            made._image = _Growable(made.dim, np.float32, n)
-            made._image.append(arrays["image"].astype(np.float32))
+            made._image = _Growable.holding(arrays["image"], np.float32)
         if "codes" in arrays:
-            made._start_quantized(n)
-            made._codes.append(arrays["codes"].astype(np.int8))
-            made._scale.append(arrays["scale"].astype(np.float32))
-            made._bits.add(np.ascontiguousarray(arrays["bits"], np.uint8))
+            made._codes = _Growable.holding(arrays["codes"], np.int8)
+            made._scale = _Growable.holding(arrays["scale"], np.float32)
+            made._bits = binary_index(made.dim)
+            made._bits.add(np.ascontiguousarray(arrays.pop("bits"), np.uint8))
         return made
 
     def _start_quantized(self, capacity: int) -> None:
