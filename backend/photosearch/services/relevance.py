@@ -204,14 +204,10 @@ class ProfileTexts:
         return result
 
     def _from_snapshot(self, profile_id: int) -> ProfileText | None:
-        found = self.snapshots.load(profile_id)
+        found = self.snapshots.load(profile_id, ProfileText.from_arrays)
         if found is None:
             return None
-        position, arrays = found
-        try:
-            text = ProfileText.from_arrays(arrays)
-        except (KeyError, ValueError, UnicodeDecodeError):
-            return None
+        position, text = found
         if not only_added_since(self.db, position, profile_id, text.ids):
             return None  # a photo it holds changed, or an older one came back: build it again
         newest = newest_change(self.db)

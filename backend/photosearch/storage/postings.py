@@ -24,7 +24,6 @@ services/index_sync.py does for Whoosh), so a query that finds nothing new costs
 
 from __future__ import annotations
 
-import logging
 import threading
 from array import array
 from collections import Counter
@@ -41,8 +40,6 @@ from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_BOOSTS, IndexDoc, stems
 from photosearch.storage.models import Description, Photo, PhotoChange
 from photosearch.storage.snapshots import Snapshots, newest_change, pack_strings, unpack_strings
-
-_log = logging.getLogger(__name__)
 
 B = 0.75  # whoosh.scoring.BM25F defaults, which PhotoIndex uses
 K1 = 1.2
@@ -280,15 +277,10 @@ class ProfilePostings:
 
     def _from_snapshot(self, profile_id: int) -> Postings | None:
         """The profile's snapshot brought up to date, or None (none, refused, or not what the database holds)."""
-        found = self.snapshots.load(profile_id)
+        found = self.snapshots.load(profile_id, Postings.from_arrays)
         if found is None:
             return None
-        position, arrays = found
-        try:
-            postings = Postings.from_arrays(arrays)
-        except (KeyError, ValueError, UnicodeDecodeError) as exc:
-            _log.warning("ignoring a damaged postings snapshot of profile %s: %s", profile_id, exc)
-            return None
+        position, postings = found
         self._profiles[profile_id], self._positions[profile_id] = postings, position
         self._follow()
         with self.db.session() as session:  # a last check that it holds what the database holds

@@ -22,7 +22,9 @@ import json
 import logging
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import func, select
@@ -31,6 +33,7 @@ from photosearch.storage.db import Database
 from photosearch.storage.models import Photo, PhotoChange, Profile
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 IN_CHUNK = 5000  # ids per IN (...) list: SQLite caps the bound parameters of one statement
 
 
@@ -115,9 +118,20 @@ class Snapshots:
             log.warning("could not save the %s snapshot of profile %s: %s", self.kind, profile_id, exc)
             partial.unlink(missing_ok=True)
 
-    def load(self, profile_id: int) -> tuple[int, dict[str, np.ndarray]] | None:
-        """(position, arrays) of a snapshot this database can bring up to date; None when there is none or it
-        is refused (see the module's notes)."""
+    def load(self, profile_id: int, read: Callable[[dict[str, np.ndarray]], T]) -> tuple[int, T] | None:
+        """(position, read(arrays)) of a snapshot this database can bring up to date; None when there is none or
+        it is refused (see the module's notes), also when `read` finds the arrays damaged (KeyError, ValueError,
+        TypeError, UnicodeDecodeError)."""
+        found = self._arrays(profile_id)
+        if found is None:
+            return None
+        try:
+            return found[0], read(found[1])
+        except (KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
+            log.warning("ignoring a damaged %s snapshot of profile %s: %s", self.kind, profile_id, exc)
+            return None
+
+    def _arrays(self, profile_id: int) -> tuple[int, dict[str, np.ndarray]] | None:
         if self.folder is None or not self.path(profile_id).exists():
             return None
         try:

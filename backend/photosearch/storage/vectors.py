@@ -23,7 +23,6 @@ exactly from int8 codes. See docs/performance.md for its recall against the exac
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,8 +35,6 @@ from sqlalchemy import func, select
 from photosearch.storage.db import Database
 from photosearch.storage.models import Description, Photo
 from photosearch.storage.snapshots import Snapshots, newest_change, only_added_since
-
-_log = logging.getLogger(__name__)
 
 NO_DATE = np.iinfo(np.int64).min  # taken_at unknown: outside every date range
 RECOUNT_S = 2.0  # how stale a removal may be before the matrix is read again
@@ -175,8 +172,8 @@ class ProfileVectors:
         return out
 
     @classmethod
-    def from_arrays(cls, profile_id: int, arrays: dict[str, np.ndarray], deleted: tuple) -> ProfileVectors:
-        made = cls(profile_id, counted_at=0.0, deleted=deleted, dim=int(arrays["dim"]))  # 0.0: count at once
+    def from_arrays(cls, profile_id: int, arrays: dict[str, np.ndarray]) -> ProfileVectors:
+        made = cls(profile_id, counted_at=0.0, dim=int(arrays["dim"]))  # counted_at 0.0: count at the first get
         made._ids = _Growable.holding(arrays["ids"], np.int64)
         made._dated = _Growable.holding(arrays["dated"], np.int64)
         if "image" in arrays:
@@ -368,21 +365,17 @@ class VectorStore:
     def _from_snapshot(self, profile_id: int) -> ProfileVectors | None:
         """The profile's snapshot if no photo it holds has changed since (the caller reads photos added after
         it); None otherwise."""
-        found = self.snapshots.load(profile_id)
+        found = self.snapshots.load(profile_id, lambda arrays: ProfileVectors.from_arrays(profile_id, arrays))
         if found is None:
             return None
-        position, arrays = found
-        if not only_added_since(self.db, position, profile_id, arrays.get("ids", np.zeros(0, np.int64))):
+        position, vectors = found
+        if not only_added_since(self.db, position, profile_id, vectors.view().ids):
             return None  # one it holds changed, or an older photo came back: read them all again
         with self.db.session() as session:
-            deleted = tuple(session.execute(
+            vectors.deleted = tuple(session.execute(
                 select(func.count(), func.max(Photo.deleted_at))
                 .where(Photo.profile_id == profile_id, Photo.deleted_at.is_not(None))).one())
-        try:
-            return ProfileVectors.from_arrays(profile_id, arrays, deleted)
-        except (KeyError, ValueError, TypeError) as exc:
-            _log.warning("ignoring a damaged vectors snapshot of profile %s: %s", profile_id, exc)
-            return None
+        return vectors
 
     def _read(self, vectors: ProfileVectors, after_id: int) -> None:
         """Append the profile's photos with id > after_id, in chunks."""
