@@ -248,3 +248,25 @@ def test_a_snapshot_made_with_another_label_table_is_built_again(services):
     same.warm(p)
     other.warm(p)
     assert built_same == [] and built_other == [p]
+
+
+def test_postings_far_behind_their_snapshot_are_built_again(services, monkeypatch):
+    """More changes since the snapshot than half its photos (plus READ_CHUNK): a full read, in chunks, rather
+    than every changed photo's document held at once by the catch-up."""
+    from photosearch.storage import postings as postings_module
+
+    monkeypatch.setattr(postings_module, "READ_CHUNK", 2)
+    p = _profile(services)
+    for n in range(1, 5):
+        _photo(services, p, n, "a dog on the beach")
+    _postings(services).warm(p)
+    _photo(services, p, 5, "a cat")  # 1 change: caught up from the log
+    near = _postings(services)
+    built = _counting_loads(near)
+    near.warm(p)
+    assert built == []
+    for n in range(6, 10):  # 5 changes since the snapshot of 4 photos: more than 4 // 2 + 2
+        _photo(services, p, n, "a cat")
+    far = _postings(services)
+    built = _counting_loads(far)
+    assert far.scores(p, [("caption", "cat", 1.0)])[0].size == 5 and built == [p]

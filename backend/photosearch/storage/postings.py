@@ -39,7 +39,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_BOOSTS, IndexDoc, stems
 from photosearch.storage.models import Description, Photo, PhotoChange
-from photosearch.storage.snapshots import Snapshots, newest_change, pack_strings, unpack_strings
+from photosearch.storage.snapshots import Snapshots, changed_since, newest_change, pack_strings, unpack_strings
 
 B = 0.75  # whoosh.scoring.BM25F defaults, which PhotoIndex uses
 K1 = 1.2
@@ -281,6 +281,8 @@ class ProfilePostings:
         if found is None:
             return None
         position, postings = found
+        if len(changed_since(self.db, position)[1]) > len(postings) // 2 + READ_CHUNK:
+            return None  # far behind (a large ingest since): `_follow` would hold every changed photo at once
         self._profiles[profile_id], self._positions[profile_id] = postings, position
         self._follow()
         with self.db.session() as session:  # a last check that it holds what the database holds
