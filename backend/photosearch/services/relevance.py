@@ -29,7 +29,14 @@ from sqlalchemy import func, select
 from photosearch.storage.db import Database
 from photosearch.storage.index import stems
 from photosearch.storage.models import Description, Photo
-from photosearch.storage.snapshots import Snapshots, newest_change, only_added_since, pack_strings, unpack_strings
+from photosearch.storage.snapshots import (
+    SAVE_AGAIN_AFTER,
+    Snapshots,
+    newest_change,
+    only_added_since,
+    pack_strings,
+    unpack_strings,
+)
 from photosearch.text.query_terms import correct, has_usable_words, words
 
 # Fused score at or above which a result is a match. Chosen on the Flickr8k dev split: see
@@ -129,9 +136,8 @@ def _article(word: str) -> str:
 # -- the collection's vocabulary -----------------------------------------------------------------------
 READ_CHUNK = 5_000  # photos per database read while loading
 # Snapshots (storage/snapshots.py): the version changes with ProfileText's arrays or with what makes the words
-# (_TOKEN, _label_words); one loaded this many changes behind the log is saved again.
+# (_TOKEN, _label_words).
 TEXTS_SNAPSHOT_VERSION = 1
-SNAPSHOT_LAG = 1000
 _TOKEN = re.compile(r"[^\W_]+")  # the words of query_terms.words: "café" stays "café"
 
 
@@ -213,7 +219,7 @@ class ProfileTexts:
         newest = newest_change(self.db)
         if newest > position:  # photos added since: read them on top
             text = self._read(profile_id, text)
-            if newest - position > SNAPSHOT_LAG:
+            if newest - position > SAVE_AGAIN_AFTER:
                 self.snapshots.save(profile_id, newest, text.to_arrays())
         return text
 

@@ -39,16 +39,22 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from photosearch.storage.db import Database
 from photosearch.storage.index import FIELD_BOOSTS, IndexDoc, stems
 from photosearch.storage.models import Description, Photo, PhotoChange
-from photosearch.storage.snapshots import Snapshots, changed_since, newest_change, pack_strings, unpack_strings
+from photosearch.storage.snapshots import (
+    SAVE_AGAIN_AFTER,
+    Snapshots,
+    changed_since,
+    newest_change,
+    pack_strings,
+    unpack_strings,
+)
 
 B = 0.75  # whoosh.scoring.BM25F defaults, which PhotoIndex uses
 K1 = 1.2
 READ_CHUNK = 5000  # photos per database read while loading
 COMPACT_DEAD_SHARE = 0.5  # rebuild the arrays once half the rows are dead
 # Snapshots (storage/snapshots.py): the version changes with the layout below or with what `field_tokens` makes of
-# a text (storage/index.py's analyzer); a snapshot this many changes behind the log is saved again when loaded.
+# a text (storage/index.py's analyzer).
 SNAPSHOT_VERSION = 1
-SNAPSHOT_LAG = 1000
 
 Leaf = tuple[str, str, float]  # (field, term, boost)
 
@@ -238,7 +244,7 @@ class ProfilePostings:
     the labels' plain nouns, which storage does not).
 
     With a `snapshot_dir`, a profile is loaded from its snapshot (storage/snapshots.py) and brought up to date
-    from the change log; one built from the database, or a snapshot more than SNAPSHOT_LAG changes behind, is
+    from the change log; one built from the database, or a snapshot more than SAVE_AGAIN_AFTER changes behind, is
     saved again. Each profile remembers the change it is up to date with."""
 
     def __init__(self, db: Database, document: Callable[[Row], IndexDoc], snapshot_dir: Path | None = None,
@@ -291,7 +297,7 @@ class ProfilePostings:
         if visible != len(postings):
             del self._profiles[profile_id], self._positions[profile_id]
             return None
-        if self._positions[profile_id] - position > SNAPSHOT_LAG:
+        if self._positions[profile_id] - position > SAVE_AGAIN_AFTER:
             self.snapshots.save(profile_id, self._positions[profile_id], postings.to_arrays())
         return postings
 

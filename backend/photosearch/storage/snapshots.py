@@ -34,6 +34,7 @@ from photosearch.storage.models import Photo, PhotoChange, Profile
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+SAVE_AGAIN_AFTER = 1000  # changes (or photos read on top) since a loaded snapshot after which it is saved again
 IN_CHUNK = 5000  # ids per IN (...) list: SQLite caps the bound parameters of one statement
 
 

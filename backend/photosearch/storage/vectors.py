@@ -34,17 +34,14 @@ from sqlalchemy import func, select
 
 from photosearch.storage.db import Database
 from photosearch.storage.models import Description, Photo
-from photosearch.storage.snapshots import Snapshots, newest_change, only_added_since
+from photosearch.storage.snapshots import SAVE_AGAIN_AFTER, Snapshots, newest_change, only_added_since
 
 NO_DATE = np.iinfo(np.int64).min  # taken_at unknown: outside every date range
 RECOUNT_S = 2.0  # how stale a removal may be before the matrix is read again
 READ_CHUNK = 5_000  # rows per database read while loading (20K rows of blobs held ~60 MB more)
 _GENERATIONS = itertools.count(1)
 ANN_THRESHOLD = 50_000  # photos from which a profile is searched through the bit sketch first
-# Snapshots (storage/snapshots.py): the version changes with the arrays `to_arrays` writes; one that needed this
-# many photos read on top of it is saved again.
-SNAPSHOT_VERSION = 1
-SNAPSHOT_LAG = 1000
+SNAPSHOT_VERSION = 1  # of the arrays `to_arrays` writes (storage/snapshots.py)
 
 
 def epoch_us(value: datetime | None) -> int:
@@ -356,7 +353,7 @@ class VectorStore:
             elif newest is not None and newest > last:
                 position, before = newest_change(self.db), len(vectors)
                 self._read(vectors, after_id=last)
-                if restored and len(vectors) - before > SNAPSHOT_LAG:  # a snapshot far behind: save it again
+                if restored and len(vectors) - before > SAVE_AGAIN_AFTER:  # a snapshot far behind: save it again
                     self.snapshots.save(profile_id, position, vectors.to_arrays())
             with self._guard:
                 self._profiles[profile_id] = vectors
