@@ -270,3 +270,18 @@ def test_postings_far_behind_their_snapshot_are_built_again(services, monkeypatc
     far = _postings(services)
     built = _counting_loads(far)
     assert far.scores(p, [("caption", "cat", 1.0)])[0].size == 5 and built == [p]
+
+
+def test_saving_removes_half_written_files_of_a_killed_process(services):
+    import os
+
+    p = _profile(services)
+    _photo(services, p, 1, "a dog")
+    folder = services.settings.snapshots_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    stale, fresh = folder / f"postings-{p}.999999.partial.npz", folder / f"postings-{p}.999998.partial.npz"
+    for path in (stale, fresh):
+        path.write_bytes(b"half")
+    os.utime(stale, (0, 0))  # long ago; `fresh` may be another process saving right now
+    _postings(services).warm(p)
+    assert not stale.exists() and fresh.exists() and (folder / f"postings-{p}.npz").exists()

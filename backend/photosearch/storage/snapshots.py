@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 SAVE_AGAIN_AFTER = 1000  # changes (or photos read on top) since a loaded snapshot after which it is saved again
 IN_CHUNK = 5000  # ids per IN (...) list: SQLite caps the bound parameters of one statement
+STALE_PARTIAL_S = 3600.0  # a .partial file this old belongs to a save that will never finish
 
 
 def newest_change(db: Database) -> int:
@@ -112,12 +114,22 @@ class Snapshots:
         partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.npz")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            self._remove_stale_partials(target)
             with open(partial, "wb") as out:
                 np.savez(out, meta=np.array(json.dumps(meta)), **arrays)
             partial.replace(target)
         except OSError as exc:
             log.warning("could not save the %s snapshot of profile %s: %s", self.kind, profile_id, exc)
             partial.unlink(missing_ok=True)
+
+    @staticmethod
+    def _remove_stale_partials(target: Path) -> None:
+        """Half-written files of a process killed while saving (up to a GB at a million photos): gone once they are
+        older than any save could take."""
+        for stale in target.parent.glob(f"{target.stem}.*.partial.npz"):
+            with contextlib.suppress(OSError):
+                if time.time() - stale.stat().st_mtime > STALE_PARTIAL_S:
+                    stale.unlink()
 
     def load(self, profile_id: int, read: Callable[[dict[str, np.ndarray]], T]) -> tuple[int, T] | None:
         """(position, read(arrays)) of a snapshot this database can bring up to date; None when there is none or
