@@ -13,6 +13,10 @@ belongs to another profile (a profile id can be reused after a deletion: name an
 when the log holds no change as new as its position (another or a restored database), or when it is damaged.
 Files are written under a temporary name and renamed, so a reader never sees half a file, and two server
 processes writing the same snapshot at once both leave a whole one. No pickles: plain arrays only.
+
+What the log does not see, a snapshot does not either: a change written without the ORM (raw SQL, a migration that
+rewrites rows) must come with a new version of the snapshots it affects, or be followed by `photosearch reindex`
+(which removes them), as the full-text index needs.
 """
 
 from __future__ import annotations
