@@ -179,10 +179,10 @@ def test_deleting_a_profile_or_reindexing_removes_snapshots(services):
     services.library.delete_profile("p")
     assert sorted(path.name for path in folder.iterdir()) == [f"{kind}-{q}.npz" for kind in ("postings", "texts",
                                                                                              "vectors")]
-    from photosearch.storage.snapshots import remove_snapshots
+    from photosearch import cli
 
-    remove_snapshots(folder)  # what `photosearch reindex` does first
-    assert list(folder.iterdir()) == []
+    cli.main(["reindex", "--data-dir", str(services.settings.data_dir)])
+    assert list(folder.iterdir()) == []  # built again from the database on the next search
 
 
 def _vector_photo(services: Services, profile_id: int, n: int, dim: int = 8) -> int:
