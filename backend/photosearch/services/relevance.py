@@ -181,9 +181,11 @@ class ProfileTexts:
     change log allows: untouched since, or only photos added after its newest (those are read); otherwise, or
     after a full read, it is built and saved again."""
 
-    def __init__(self, db: Database, snapshot_dir: Path | None = None) -> None:
+    def __init__(self, db: Database, snapshot_dir: Path | None = None, snapshot_key: str = "") -> None:
+        """snapshot_key: what else the words depend on (the label-noun table `_label_words` reads), so a snapshot
+        made with another is built again."""
         self.db = db
-        self.snapshots = Snapshots(snapshot_dir, "texts", f"{TEXTS_SNAPSHOT_VERSION}+{_nouns_digest()}", db)
+        self.snapshots = Snapshots(snapshot_dir, "texts", f"{TEXTS_SNAPSHOT_VERSION}+{snapshot_key}", db)
         self._cache: dict[int, tuple[tuple, ProfileText]] = {}
         self._lock = threading.Lock()
 
@@ -251,15 +253,6 @@ class ProfileTexts:
             last_id = rows[-1][0]
         ids, index, prob = (np.concatenate(column) for column in zip(*parts, strict=True))
         return ProfileText(counts, ids, index, prob)
-
-
-def _nouns_digest() -> str:
-    """Which label-noun table `_label_words` reads ("" without it)."""
-    try:
-        from photosearch.vision.labels import NOUNS_DIGEST
-    except ImportError:
-        return ""
-    return NOUNS_DIGEST
 
 
 def _label_words(label: dict) -> str:

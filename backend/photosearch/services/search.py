@@ -235,7 +235,7 @@ class Searcher:
         # MiniLM vectors of recent queries: typing re-sends the same prefixes, and evaluation embeds in batches.
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._caption_matrices: dict[int, tuple[int, np.ndarray | None]] = {}
-        self.texts = ProfileTexts(db, settings.snapshots_dir)  # vocabulary ("did you mean"), label arrays
+        self.texts = ProfileTexts(db, settings.snapshots_dir, NOUNS_DIGEST)  # vocabulary, label arrays
         self.cutoff = RELEVANCE_CUTOFF
         self._label_meaning: LabelMeaning | None = None
 

@@ -332,6 +332,8 @@ class VectorStore:
                 deleted = tuple(session.execute(
                     select(func.count(), func.max(Photo.deleted_at))
                     .where(Photo.profile_id == profile_id, Photo.deleted_at.is_not(None))).one())
+                if restored:  # the snapshot holds no photo changed since (deletions included): as now
+                    vectors.deleted = deleted
                 stale = vectors is None or vectors.deleted != deleted
                 if not stale and time.monotonic() - vectors.counted_at > RECOUNT_S:
                     visible = (Photo.profile_id == profile_id, Photo.deleted_at.is_(None))
@@ -346,14 +348,16 @@ class VectorStore:
                         Photo.profile_id == profile_id, Photo.deleted_at.is_(None)))
                 vectors = ProfileVectors(profile_id, counted_at=time.monotonic(), deleted=deleted,
                                          expected=visible or 0)
-                first, position = profile_id not in self._profiles, newest_change(self.db)
+                # Saved on a profile's first read only; later full reads (a deletion) are left to the next start.
+                position = newest_change(self.db) if profile_id not in self._profiles else None
                 self._read(vectors, after_id=0)
-                if first:  # later full reads (a deletion) are left to the next start's snapshot check
+                if position is not None:
                     self.snapshots.save(profile_id, position, vectors.to_arrays())
             elif newest is not None and newest > last:
-                position, before = newest_change(self.db), len(vectors)
+                # A restored snapshot far behind is saved again; appends while serving ask nothing more.
+                position, before = (newest_change(self.db), len(vectors)) if restored else (None, 0)
                 self._read(vectors, after_id=last)
-                if restored and len(vectors) - before > SAVE_AGAIN_AFTER:  # a snapshot far behind: save it again
+                if position is not None and len(vectors) - before > SAVE_AGAIN_AFTER:
                     self.snapshots.save(profile_id, position, vectors.to_arrays())
             with self._guard:
                 self._profiles[profile_id] = vectors
@@ -368,10 +372,6 @@ class VectorStore:
         position, vectors = found
         if not only_added_since(self.db, position, profile_id, vectors.view().ids):
             return None  # one it holds changed, or an older photo came back: read them all again
-        with self.db.session() as session:
-            vectors.deleted = tuple(session.execute(
-                select(func.count(), func.max(Photo.deleted_at))
-                .where(Photo.profile_id == profile_id, Photo.deleted_at.is_not(None))).one())
         return vectors
 
     def _read(self, vectors: ProfileVectors, after_id: int) -> None:
