@@ -92,12 +92,15 @@ def project_steady(folder: Path, work: Path) -> tuple[dict, list[str]]:
     """The same job in-process, models loaded and warmed first: the pipeline's own speed."""
     from photosearch.config import Settings
     from photosearch.services import Services
-    from photosearch.services.describe import Describer
+    from photosearch.services.describe_pool import DescriberPool, describer_for
 
     settings = Settings(data_dir=work / "data-steady", demo=False, folder_roots=[folder])
     t0 = time.perf_counter()
-    describer = Describer.default()
-    describer.describe([Image.new("RGB", (224, 224), "gray")])  # first call allocates; not a photo
+    describer = describer_for(settings.describers)  # as `photosearch ingest` makes it: worker processes or not
+    if isinstance(describer, DescriberPool):
+        describer.start(wait=True)  # every worker has loaded and warmed its models
+    else:
+        describer.describe([Image.new("RGB", (224, 224), "gray")])  # first call allocates; not a photo
     load_s = time.perf_counter() - t0
     services = Services.create(settings, describer=lambda: describer)
     services.library.create_profile("bench")
@@ -113,7 +116,10 @@ def project_steady(folder: Path, work: Path) -> tuple[dict, list[str]]:
 
     with services.db.session() as session:
         captions = [c or "" for c in session.scalars(select(Description.caption))]
-    return {"photos": status.done, "wall_s": round(wall, 2), "model_load_s": round(load_s, 2)}, captions
+    if isinstance(describer, DescriberPool):
+        describer.close()
+    return {"photos": status.done, "wall_s": round(wall, 2), "model_load_s": round(load_s, 2),
+            "describe_processes": settings.describers}, captions
 
 
 # -- the seed, as it ran ------------------------------------------------------------------------------

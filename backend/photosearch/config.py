@@ -19,6 +19,11 @@ from pathlib import Path
 DEFAULT_DATA_DIR = Path.home() / ".photosearch"
 
 
+def cpu_count() -> int:
+    """The cores this process may use (its CPU affinity where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
@@ -59,6 +64,9 @@ class Settings:
     undo_seconds: float = 30.0
     # Describe this many photos per encoder batch.
     batch_size: int = 16
+    # Worker processes that describe photos, each its own batch (services/describe_pool.py); 0: the models run in
+    # this process. None: two on a machine with two or more cores (they share the cores), else 0.
+    describe_processes: int | None = None
     # Ingest jobs running side by side (jobs of one profile always run one after another).
     job_workers: int = 2
     # Redis URL (redis://host:6379/0): jobs go to a queue that `photosearch worker` processes run, instead
@@ -80,6 +88,13 @@ class Settings:
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+    @property
+    def describers(self) -> int:
+        """describe_processes, worked out: how many worker processes describe photos (0: in this process)."""
+        if self.describe_processes is not None:
+            return max(0, self.describe_processes)
+        return 2 if cpu_count() >= 2 else 0
 
     @property
     def database(self) -> str:
@@ -130,6 +145,8 @@ class Settings:
             settings.fetch_deadline = float(env["PHOTOSEARCH_FETCH_DEADLINE"])
         if env.get("PHOTOSEARCH_FOLDER_ROOTS"):
             settings.folder_roots = [Path(p).expanduser() for p in _split(env["PHOTOSEARCH_FOLDER_ROOTS"])]
+        if env.get("PHOTOSEARCH_DESCRIBE_PROCESSES"):
+            settings.describe_processes = int(env["PHOTOSEARCH_DESCRIBE_PROCESSES"])
         if env.get("PHOTOSEARCH_DEMO") is not None:
             settings.demo = env["PHOTOSEARCH_DEMO"] not in ("0", "false", "no")
         for key, value in overrides.items():

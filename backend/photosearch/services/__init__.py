@@ -14,12 +14,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Generic, TypeVar
 
 from photosearch import __version__
 from photosearch.config import Settings
 from photosearch.services.deletion import Deletion
 from photosearch.services.describe import Describer
+from photosearch.services.describe_pool import DescriberPool, describer_for
 from photosearch.services.index_sync import FollowingIndex
 from photosearch.services.ingest import Ingestor
 from photosearch.services.jobs import Jobs
@@ -65,11 +67,11 @@ class Services:
     deletion: Deletion
 
     @classmethod
-    def create(cls, settings: Settings, describer: Callable[[], Describer] | None = None) -> Services:
+    def create(cls, settings: Settings, describer: Callable[[], Describer | DescriberPool] | None = None) -> Services:
         settings.ensure_dirs()
         db = Database(settings.database)
         index = FollowingIndex(settings.index_dir, db)  # follows the database: see services/index_sync.py
-        models = _Lazy(describer or Describer.default)
+        models = _Lazy(describer or partial(describer_for, settings.describers))
         ingestor = Ingestor(settings, db, index, models.get)
         queue = None
         if settings.broker_url:  # jobs run in `photosearch worker` processes, wherever they are

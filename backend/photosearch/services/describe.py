@@ -23,6 +23,7 @@ SHOW_CAPTION_MIN (or cannot be worked out: no retrieval head), else the grounded
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,10 @@ class PhotoDescription:
 
 
 class Describer:
-    """Holds the models; `describe` is thread-safe (one batch at a time)."""
+    """Holds the models; `describe` is thread-safe (one batch at a time). services/describe_pool.py runs one per
+    worker process behind the same `describe` / `submit` / `ahead`."""
+
+    ahead = 1  # batches an ingest job submits before it stores the first: here `submit` describes at once
 
     def __init__(self, encoder=None, captioner=None, retrieval=None, text_embedder=None) -> None:  # noqa: ANN001
         self.encoder = encoder
@@ -135,6 +139,15 @@ class Describer:
         """What wrote the caption: the captioner's name@version and the grounding version (redescribe redoes
         photos whose stored caption_model differs)."""
         return f"{self.captioner.name}+{GROUNDING_VERSION}" if self.captioner else None
+
+    def submit(self, images: list[Image.Image]) -> Future[list[PhotoDescription]]:
+        """`describe`, as a future that is already settled (the pool's `submit` returns one still running)."""
+        future: Future[list[PhotoDescription]] = Future()
+        try:
+            future.set_result(self.describe(images))
+        except Exception as exc:  # noqa: BLE001 - raised again by future.result(), as the pool's would be
+            future.set_exception(exc)
+        return future
 
     def describe(self, images: list[Image.Image]) -> list[PhotoDescription]:
         if not images:

@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
@@ -39,9 +39,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from photosearch.config import Settings
+from photosearch.config import Settings, cpu_count
 from photosearch.errors import PhotosearchError
 from photosearch.services.describe import Describer, PhotoDescription
+from photosearch.services.describe_pool import DescriberPool
 from photosearch.sources.base import SourcePhoto
 from photosearch.storage.db import Database
 from photosearch.storage.index import IndexDoc, PhotoIndex
@@ -118,12 +119,29 @@ def publish_files(settings: Settings, photo_ids: list[int]) -> None:
 
 @dataclass
 class PreparedBatch:
-    """A batch read and decoded by `Ingestor.prepare`, waiting for `finish`."""
+    """A batch read and decoded by `Ingestor.prepare`, waiting for `describe_soon` and `finish`."""
 
     profile_id: int
     outcomes: dict[int, Outcome]  # items already settled (failed, skipped, already stored)
     ready: list[_Ready]  # decoded photos to describe
     already: list[int]  # ids of photos found stored (a deleted one is brought back by `finish`)
+
+
+@dataclass
+class Describing:
+    """A batch's descriptions on their way (`Ingestor.describe_soon`): one per content hash, in this order."""
+
+    hashes: list[str]
+    future: Future[list[PhotoDescription]] | None  # None: nothing to describe
+
+    def result(self) -> dict[str, PhotoDescription]:
+        """{content hash: description}; waits for the describer."""
+        return dict(zip(self.hashes, self.future.result(), strict=True)) if self.future else {}
+
+
+def _first_of_each(ready: list[_Ready]) -> dict[str, _Ready]:
+    """{content hash: the photo that stands for it}: one description and one stored copy per content."""
+    return {r.content_hash: r for r in ready}
 
 
 def index_doc(photo: Photo, description: Description | None) -> IndexDoc:
@@ -146,7 +164,7 @@ class Ingestor:
     (the describer and the index serialise what must be serialised)."""
 
     def __init__(
-        self, settings: Settings, db: Database, index: PhotoIndex, describer: Callable[[], Describer]
+        self, settings: Settings, db: Database, index: PhotoIndex, describer: Callable[[], Describer | DescriberPool]
     ) -> None:
         self.settings = settings
         self.db = db
@@ -189,40 +207,51 @@ class Ingestor:
                 else:
                     read.append(result)
         stored = self._stored_photos(profile_id, {r.content_hash for r in read})
-        ready: list[_Ready] = []
-        done: dict[str, _Ready] = {}  # the same bytes twice in one batch are decoded once
+        fresh: dict[str, _Read] = {}  # content hash -> the first read of bytes not stored yet (decoded once)
         for r in read:
             if r.content_hash in stored:
                 outcomes[r.item_id] = Outcome("done", ALREADY, stored[r.content_hash])
+            else:
+                fresh.setdefault(r.content_hash, r)
+        # Decoding and making the stored copy, thumbnail and model input run side by side, one photo per core:
+        # Pillow releases the GIL while it works, and a 1600 px photo is ~30 ms of it.
+        with ThreadPoolExecutor(max(1, min(len(fresh), cpu_count())), "photosearch-image") as pool:
+            made = dict(zip(fresh, pool.map(self._image_work, fresh.values()), strict=True))
+        ready: list[_Ready] = []
+        for r in read:
+            if r.content_hash in stored:
                 continue
-            if r.content_hash in done:
-                ready.append(replace(done[r.content_hash], item_id=r.item_id, photo=r.photo))
-                continue
-            try:
-                image = self._decode(r)
-            except _Failed as failed:
-                outcomes[r.item_id] = failed.outcome
-                continue
-            metadata = read_photo_metadata(r.data)  # after decoding: the bytes are a readable image
-            files = Files(normalised_jpeg(image), make_thumbnail(image))
-            done[r.content_hash] = _Ready(r.item_id, r.photo, r.content_hash, image.size, model_input(image), files,
-                                          metadata, len(r.data))
-            ready.append(done[r.content_hash])
+            result = made[r.content_hash]
+            if isinstance(result, Outcome):
+                outcomes[r.item_id] = replace(result)
+            elif fresh[r.content_hash] is r:
+                ready.append(result)
+            else:  # the same bytes twice in one batch share the work; each item keeps its own source
+                ready.append(replace(result, item_id=r.item_id, photo=r.photo))
         return PreparedBatch(profile_id, outcomes, ready, sorted(set(stored.values())))
 
-    def finish(self, prepared: PreparedBatch) -> dict[int, Outcome]:
-        """Describe and store a prepared batch, and index it soon (`flush_index`); records and returns each
-        item's outcome."""
+    def describe_soon(self, prepared: PreparedBatch) -> Describing:
+        """Start describing a prepared batch (in a worker process when the describer is a pool); `finish` takes
+        the result. Each content is described once."""
+        unique = _first_of_each(prepared.ready)
+        images = [r.model_input for r in unique.values()]
+        return Describing(list(unique), self.describer().submit(images) if images else None)
+
+    def finish(self, prepared: PreparedBatch, describing: Describing | None = None) -> dict[int, Outcome]:
+        """Store a prepared batch with its descriptions (`describe_soon`'s, else described now), and index it soon
+        (`flush_index`); records and returns each item's outcome."""
         profile_id, outcomes, ready = prepared.profile_id, prepared.outcomes, prepared.ready
         self._bring_back(prepared.already)
-        # Stored since `prepare` looked (the previous batch held the same photo): found, not described again.
+        # Stored since `prepare` looked (an earlier batch held the same photo): found, not stored again.
         stored = self._stored_photos(profile_id, {r.content_hash for r in ready})
         self._bring_back(stored.values())
         for r in ready:
             if r.content_hash in stored:
                 outcomes[r.item_id] = Outcome("done", ALREADY, stored[r.content_hash])
         ready = [r for r in ready if r.content_hash not in stored]
-        docs = self._store_batch(profile_id, ready, outcomes)
+        if describing is None:
+            describing = self.describe_soon(replace(prepared, ready=ready))
+        docs = self._store_batch(profile_id, ready, outcomes, describing.result())
         self._index_soon(docs)  # after the commit: the database is the source of truth
         return outcomes
 
@@ -241,6 +270,16 @@ class Ingestor:
             raise _Failed(Outcome("failed", f"file is {megabytes(len(data))}, over the "
                                             f"{megabytes(self.settings.max_image_bytes)} limit"))
         return _Read(item_id, photo, data, hashlib.sha256(data).hexdigest())
+
+    def _image_work(self, r: _Read) -> _Ready | Outcome:
+        """Everything a read photo needs before the models: decoded, its files made, its metadata read."""
+        try:
+            image = self._decode(r)
+        except _Failed as failed:
+            return failed.outcome
+        metadata = read_photo_metadata(r.data)  # after decoding: the bytes are a readable image
+        files = Files(normalised_jpeg(image), make_thumbnail(image))
+        return _Ready(r.item_id, r.photo, r.content_hash, image.size, model_input(image), files, metadata, len(r.data))
 
     def _decode(self, r: _Read) -> Image.Image:
         return _guarded(r.photo, lambda: decode_image(r.data, self.settings.max_image_pixels, max_side=DECODE_MAX_SIDE))
@@ -264,11 +303,10 @@ class Ingestor:
         with self.db.session() as own:
             return dict(own.execute(stmt).all())
 
-    def _store_batch(self, profile_id: int, ready: list[_Ready], outcomes: dict[int, Outcome]) -> list[IndexDoc]:
-        """Describe, store and record the batch in one transaction; -> the index documents of new photos."""
-        unique = {r.content_hash: r for r in ready}  # first of each content
-        descriptions = dict(zip(unique, self.describer().describe([r.model_input for r in unique.values()]),
-                                strict=True)) if unique else {}
+    def _store_batch(self, profile_id: int, ready: list[_Ready], outcomes: dict[int, Outcome],
+                     descriptions: dict[str, PhotoDescription]) -> list[IndexDoc]:
+        """Store and record the described batch in one transaction; -> the index documents of new photos."""
+        unique = _first_of_each(ready)
         for attempt in range(_STORE_ATTEMPTS):
             written: list[Path] = []
             try:

@@ -38,7 +38,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from photosearch.config import Settings
 from photosearch.errors import Conflict, InvalidInput, NotFound, PhotosearchError, is_disk_full
-from photosearch.services.ingest import ALREADY, Ingestor, PreparedBatch
+from photosearch.services.ingest import ALREADY, Describing, Ingestor, PreparedBatch
 from photosearch.services.library import profile_by_name
 from photosearch.services.redescribe import Redescribe
 from photosearch.sources.base import ListContext, Source
@@ -167,20 +167,34 @@ class IngestJob:
         items = run.pending_items(lambda: [p.source for p in photos])
         pending = [(item_id, photos[position]) for item_id, position, _ in items if position < len(photos)]
         self.ingestor.repair_index(run.profile_id)  # a previous run may have stopped between database and index
-        # Batches are read and decoded (`prepare`) on a helper thread, up to PREPARE_AHEAD of them ahead of the one
-        # being described, stored and indexed (`finish`): decoding and hashing overlap the models, and the first
-        # batches are ready when the models have loaded (services/ingest.py).
+        # Batches are read and decoded (`prepare`) on a helper thread, up to PREPARE_AHEAD of them ahead of the models:
+        # decoding and hashing overlap describing, and the first batches are ready when the models have loaded
+        # (services/ingest.py). Then each batch is handed to the describer (`describe_soon`) and stored in order
+        # (`finish`); a describer with worker processes (services/describe_pool.py) keeps `ahead` batches in hand,
+        # so that its workers describe while this thread stores.
+        ingestor = self.ingestor
         with ThreadPoolExecutor(1, thread_name_prefix="photosearch-prepare") as helper:
             prepared: deque[Future[PreparedBatch]] = deque()
+            describing: deque[tuple[PreparedBatch, Describing]] = deque()
+
+            def describe_next() -> None:
+                batch = prepared.popleft().result()
+                describing.append((batch, ingestor.describe_soon(batch)))
+
             try:
                 for batch in run.batches(pending):
-                    prepared.append(helper.submit(self.ingestor.prepare, run.profile_id, batch))
+                    prepared.append(helper.submit(ingestor.prepare, run.profile_id, batch))
                     if len(prepared) > PREPARE_AHEAD:
-                        self.ingestor.finish(prepared.popleft().result())
-                while prepared and not run.cancelled():
-                    self.ingestor.finish(prepared.popleft().result())
+                        describe_next()
+                        if len(describing) >= ingestor.describer().ahead:
+                            ingestor.finish(*describing.popleft())
+                while (prepared or describing) and not run.cancelled():
+                    if prepared:
+                        describe_next()
+                    if not prepared or len(describing) >= ingestor.describer().ahead:
+                        ingestor.finish(*describing.popleft())
             finally:  # done, cancelled or failed: what was stored is indexed
-                self.ingestor.flush_index()
+                ingestor.flush_index()
 
 
 class JobQueue(Protocol):

@@ -14,12 +14,15 @@ redescribed. A photo whose description was already written by the current captio
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from PIL import Image
 from sqlalchemy import select
 
-from photosearch.services.describe import Describer
+from photosearch.services.describe import Describer, PhotoDescription
+from photosearch.services.describe_pool import DescriberPool
 from photosearch.services.ingest import Ingestor, index_doc
 from photosearch.storage.models import Description, JobItem, Photo
 
@@ -53,11 +56,20 @@ class Redescribe:
         items = run.pending_items(lambda: [f"{SOURCE_PREFIX}{i}" for i in self.photo_ids(run.profile_id)])
         pending = [(item_id, int(source.removeprefix(SOURCE_PREFIX))) for item_id, _, source in items]
         describer = self.ingestor.describer()
+        # As an ingest does (services/jobs.py): `ahead` batches with the describer (its worker processes describe
+        # side by side), each stored in order as its descriptions come back.
+        describing: deque[tuple[list[tuple[int, int]], Future[list[PhotoDescription]] | None]] = deque()
         for batch in run.batches(pending):
-            self._describe_batch(describer, batch)
+            describing.append(self._start_batch(describer, batch))
+            if len(describing) >= describer.ahead:
+                self._store_batch(*describing.popleft())
+        while describing:
+            self._store_batch(*describing.popleft())
 
-    def _describe_batch(self, describer: Describer, batch: list[tuple[int, int]]) -> None:
-        """Describe `batch` [(item id, photo id)] again; commit the descriptions and replace their documents."""
+    def _start_batch(self, describer: Describer | DescriberPool, batch: list[tuple[int, int]]
+                     ) -> tuple[list[tuple[int, int]], Future[list[PhotoDescription]] | None]:
+        """Read `batch` [(item id, photo id)] back and hand it to the describer; items with nothing to do (deleted,
+        already described by these models, unreadable) are settled now. -> (the items described, their future)."""
         current = describer.caption_model
         db, settings = self.ingestor.db, self.ingestor.settings
         images, todo = [], []
@@ -80,7 +92,12 @@ class Redescribe:
                     item.status, item.error = "failed", f"cannot read the stored image: {exc}"
                     continue
                 todo.append((item_id, photo_id))
-        descriptions = describer.describe(images) if images else []
+        return todo, describer.submit(images) if images else None
+
+    def _store_batch(self, todo: list[tuple[int, int]], described: Future[list[PhotoDescription]] | None) -> None:
+        """Commit a batch's new descriptions and replace their index documents."""
+        descriptions = described.result() if described else []
+        db = self.ingestor.db
         docs = []
         with db.session() as session:
             for (item_id, photo_id), desc in zip(todo, descriptions, strict=True):
