@@ -4,9 +4,10 @@ indexed. A photo that fails is recorded with its reason; the batch carries on.
     [(job item, SourcePhoto)] ─read─> bytes ─sha256─> one lookup per batch: already stored? -> done
                                           └─decode─> RGB ─describe (one encoder pass)─> DB rows + files ─> index
 
-A batch runs in two halves so that two batches overlap (services/jobs.py): `prepare` (read, hash, look up,
-decode: I/O and Pillow, which release the GIL) of the next batch runs on a helper thread while `finish`
-(describe with the models, store, index) runs this one; `ingest_batch` does both in turn.
+A batch runs in three steps so that batches overlap (services/jobs.py): `prepare` (read, hash, look up,
+decode: I/O and Pillow, which release the GIL) runs on a helper thread; `describe_soon` hands the decoded batch
+to the describer (worker processes, services/describe_pool.py, describe batches side by side); `finish` stores
+and indexes the batch once its descriptions are back. `ingest_batch` does all three in turn.
 
 The full-text index is brought up to date after the database, at most every INDEX_EVERY_S seconds and when a
 job ends (`flush_index`), not after every batch: a Whoosh commit per batch of 16 cost ~1.9 ms a photo, one
