@@ -8,6 +8,9 @@ is replaced and its batch described again; the setting picks the workers as docu
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -141,3 +144,43 @@ def test_idle_workers_stop_and_start_again_for_the_next_batch() -> None:
         assert pool.describe([Image.new("RGB", (8, 8), (7, 8, 9))])[0].caption == "colour 7 8 9"
     finally:
         pool.close()
+
+
+OWNER = """
+import sys, time
+sys.path[:0] = {paths!r}
+from photosearch.services.describe_pool import DescriberPool
+from test_describe_pool import colour_describer
+if __name__ == "__main__":
+    pool = DescriberPool(2, factory=colour_describer)
+    pool.start(wait=True)
+    print(*pool._executor._processes, flush=True)
+    time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has exited; its new parent reaps it
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_exit_when_their_owner_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER.format(paths=[str(Path(__file__).parent), *sys.path]))
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in owner.stdout.readline().split()]
+        assert len(workers) == 2 and all(_running(pid) for pid in workers)
+        owner.send_signal(signal.SIGKILL)  # no chance to stop its workers
+        owner.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_running(pid) for pid in workers)
+    finally:
+        owner.kill()
+        owner.wait(timeout=30)

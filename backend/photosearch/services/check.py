@@ -8,6 +8,7 @@ next `serve`, or finished now with --repair by running them).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,8 +73,11 @@ def check(services: Services, repair: bool = False) -> dict:
     if repair:
         old = time.time() - UNPUBLISHED_MAX_AGE_S
         for path in unpublished:
-            if path.stat().st_mtime < old:
-                path.unlink(missing_ok=True)
+            # Gone already: a job finished above reused its id (SQLite hands out a rolled-back id again) and
+            # published its own file under that name.
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < old:
+                    path.unlink(missing_ok=True)
     return report
 
 

@@ -39,6 +39,7 @@ from photosearch.services.describe import Describer, PhotoDescription
 log = logging.getLogger(__name__)
 
 IDLE_CLOSE_S = 300.0  # workers with no batch for this long stop (and free the models' memory)
+OWNER_CHECK_S = 1.0  # how often a worker checks that the process that started it is still there
 
 _describer: Describer | None = None  # in a worker: its models
 
@@ -47,12 +48,22 @@ def _start_worker(factory: Callable[[], Describer], threads: int) -> None:
     """Runs first in every worker: its thread count (before any model makes a thread pool), then the models."""
     global _describer
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the owner, which then stops its workers
+    threading.Thread(target=_exit_with_owner, args=(os.getppid(),), name="photosearch-owner-watch", daemon=True).start()
     os.environ["OMP_NUM_THREADS"] = str(threads)  # read by the ONNX Runtime sessions (text/minilm.py)
     import torch
 
     torch.set_num_threads(threads)  # and by the encoder's session (vision/encoder.py)
     _describer = factory()
     _describer.describe([Image.new("RGB", (224, 224), "gray")])  # first call allocates: not a photo's time
+
+
+def _exit_with_owner(owner: int) -> None:
+    """A worker whose owner died without stopping it (kill -9, out of memory) would hold the models' memory for
+    good, waiting for batches that never come: once the owner is gone (this process is handed to another parent),
+    it exits."""
+    while os.getppid() == owner:
+        time.sleep(OWNER_CHECK_S)
+    os._exit(0)
 
 
 def _describe(images: list[Image.Image]) -> list[PhotoDescription]:

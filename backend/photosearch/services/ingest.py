@@ -373,10 +373,11 @@ class Ingestor:
     def _write_files(self, photo_id: int, files: Files, written: list[Path]) -> None:
         """The normalised copy and the thumbnail, written before the commit as `<id>.jpg.partial` and renamed
         to `<id>.jpg` once the row is committed (`publish_files`). A process killed before its commit leaves
-        only .partial files of ids no row will ever have (PostgreSQL never reuses them); `check --repair`
-        removes those once they are old, and finishes the rename of a committed photo's files. Each path is
-        listed in `written` before it is written, so a batch that fails (a full disk) removes even a half
-        written file at once."""
+        only .partial files of ids no committed row has; `check --repair` removes those once they are old, and
+        finishes the rename of a committed photo's files. (SQLite may hand such an id out again: the next
+        photo's own .partial file then replaces the orphan, and is published with it; PostgreSQL never does.)
+        Each path is listed in `written` before it is written, so a batch that fails (a full disk) removes even a
+        half written file at once."""
         self.settings.ensure_dirs()
         for path, data in ((self.settings.images_dir / f"{photo_id}.jpg{PARTIAL}", files.stored),
                            (self.settings.thumbs_dir / f"{photo_id}.jpg{PARTIAL}", files.thumbnail)):
