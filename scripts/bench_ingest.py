@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -74,18 +75,50 @@ def prepare_photos(source: Path, count: int, upscale: int | None, work: Path) ->
 
 # -- the project ----------------------------------------------------------------------------------
 def project_end_to_end(folder: Path, work: Path) -> dict:
+    """`photosearch ingest` in a subprocess: its wall time, and the peak memory of it and its describing workers
+    together (RSS summed over the process tree, sampled every 0.2 s where /proc lists children)."""
     data = work / "data-cli"
     env = dict(os.environ, PYTHONPATH=str(ROOT / "backend"), PHOTOSEARCH_DEMO="0")
     t0 = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "photosearch.cli", "ingest", "bench", "--folder", str(folder), "--quiet",
-         "--data-dir", str(data)], env=env, capture_output=True, text=True,
-    )
-    wall = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise SystemExit(f"photosearch ingest failed: {done.stderr[-2000:]}")
-    log("  " + done.stdout.strip().splitlines()[-1])
-    return {"wall_s": round(wall, 2)}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "photosearch.cli", "ingest", "bench", "--folder", str(folder), "--quiet",
+             "--data-dir", str(data)], env=env, stdout=out, stderr=err, text=True,
+        )
+        peak = [0.0]
+        sampler = threading.Thread(target=_sample_peak, args=(proc, peak), daemon=True)
+        sampler.start()
+        proc.wait()  # the wall time ends when the command does, not at the next sample
+        wall = time.perf_counter() - t0
+        sampler.join()
+        peak_mb = peak[0]
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"photosearch ingest failed: {stderr[-2000:]}")
+    log("  " + stdout.strip().splitlines()[-1])
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak_mb) if peak_mb else None}
+
+
+def _sample_peak(proc: subprocess.Popen, peak: list[float]) -> None:
+    while proc.poll() is None:
+        peak[0] = max(peak[0], tree_rss_mb(proc.pid))
+        time.sleep(0.2)
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (0 where /proc does not list children)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for children in Path(f"/proc/{current}/task").glob("*/children"):
+                todo += [int(child) for child in children.read_text().split()]
+        except OSError:  # exited meanwhile
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0) / 1024
+    return total
 
 
 def project_steady(folder: Path, work: Path) -> tuple[dict, list[str]]:
@@ -94,7 +127,7 @@ def project_steady(folder: Path, work: Path) -> tuple[dict, list[str]]:
     from photosearch.services import Services
     from photosearch.services.describe_pool import DescriberPool, describer_for
 
-    settings = Settings(data_dir=work / "data-steady", demo=False, folder_roots=[folder])
+    settings = Settings.from_env(work / "data-steady", demo=False, folder_roots=[folder])  # PHOTOSEARCH_* apply
     t0 = time.perf_counter()
     describer = describer_for(settings.describers)  # as `photosearch ingest` makes it: worker processes or not
     if isinstance(describer, DescriberPool):
