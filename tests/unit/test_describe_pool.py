@@ -121,6 +121,26 @@ def test_a_worker_that_dies_is_replaced_and_its_batch_described_again(tmp_path: 
         pool.close()
 
 
+def test_a_job_survives_a_worker_dying_with_batches_in_flight(tmp_path: Path) -> None:
+    colours = [(i, 90, 90) for i in range(19)]
+    colours.insert(9, (255, 0, 0))  # the worker describing this photo dies once, with other batches in hand
+    folder = _photos(tmp_path / "photos", colours)
+    settings = Settings(data_dir=tmp_path / "data", demo=False, folder_roots=[folder], batch_size=4)
+    pool = DescriberPool(2, factory=partial(colour_describer, tmp_path / "died"))
+    services = Services.create(settings, describer=lambda: pool)
+    try:
+        services.library.ensure_profile("colours")
+        job_id = services.jobs.create_job("colours", "folder", {"folder": str(folder)})
+        status = services.jobs.run_job(job_id)
+        assert (tmp_path / "died").exists()
+        assert (status.status, status.done, status.failed) == ("done", 20, 0)
+        assert _captions_by_file(services, job_id) == {
+            f"{i:03d}.png": "colour {} {} {}".format(*c) for i, c in enumerate(colours)}
+    finally:
+        pool.close()
+        services.db.dispose()
+
+
 @pytest.mark.parametrize(("setting", "cores", "expected"), [(None, 2, 2), (None, 8, 2), (None, 1, 0), (0, 8, 0),
                                                              (3, 2, 3)])
 def test_describe_processes_setting(monkeypatch: pytest.MonkeyPatch, setting: int | None, cores: int,

@@ -118,21 +118,38 @@ class DescriberPool:
         with self._lock:
             self._busy += 1
         result.add_done_callback(self._settled)
-        first = self._running().submit(_describe, images)
 
         def settle(done: Future) -> None:
             try:
                 result.set_result(done.result())
+                return
             except BrokenProcessPool:
                 log.warning("a describing process stopped; starting new ones and describing its batch again")
-                self._restart()
-                again = self._running().submit(_describe, images)
-                again.add_done_callback(lambda retried: _copy_outcome(retried, result))
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the batch
                 result.set_exception(exc)
+                return
+            try:
+                again = self._fresh_submit(images)
+            except BaseException as exc:  # noqa: BLE001 - never leave the batch's waiter waiting
+                result.set_exception(exc)
+                return
+            again.add_done_callback(lambda retried: _copy_outcome(retried, result))
 
+        try:
+            try:
+                first = self._running().submit(_describe, images)
+            except BrokenProcessPool:  # a worker died since the last batch, and no batch has reported it yet
+                first = self._fresh_submit(images)
+        except BaseException as exc:  # noqa: BLE001 - the batch fails, and the pool's count of busy batches holds
+            result.set_exception(exc)
+            return result
         first.add_done_callback(settle)
         return result
+
+    def _fresh_submit(self, images: list[Image.Image]) -> Future[list[PhotoDescription]]:
+        """Submit to new workers, the broken ones dropped."""
+        self._restart()
+        return self._running().submit(_describe, images)
 
     def describe(self, images: list[Image.Image]) -> list[PhotoDescription]:
         return self.submit(images).result() if images else []
