@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photosearch.config import cpu_count
 from photosearch.onnx_graphs import graph_file, open_session
 
 RUNTIMES = ("auto", "numpy")
@@ -216,7 +217,7 @@ def _threads() -> int:
     services/search.py's serving_threads), else every core this process may use."""
     with contextlib.suppress(ValueError):
         return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cpu_count()
 
 
 class SentenceEncoder:
