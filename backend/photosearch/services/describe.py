@@ -69,6 +69,12 @@ class PhotoDescription:
         return self.grounded_caption if self.shown == "grounded" else self.caption
 
 
+def attention_maps(alphas: torch.Tensor) -> list[list[float]]:
+    """[words, P] attention weights -> rows of P floats rounded to 4 places, as stored and sent: numpy rounds
+    them in one call (per-element Python round() took ~0.5 ms a photo, ~3 % of describing)."""
+    return np.round(alphas.numpy().astype(np.float64), 4).tolist()
+
+
 class Describer:
     """Holds the models; `describe` is thread-safe (one batch at a time). services/describe_pool.py runs one per
     worker process behind the same `describe` / `submit` / `ahead`."""
@@ -186,7 +192,7 @@ class Describer:
                         {
                             "grid": [grid_side, grid_side],
                             "words": best.words,
-                            "maps": [[round(float(a), 4) for a in row] for row in best.alphas],
+                            "maps": attention_maps(best.alphas),
                         }
                         if best
                         else None
