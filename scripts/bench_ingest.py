@@ -18,6 +18,10 @@ seed      the seed's pipeline rebuilt as it ran (sgrvinod's "Show, Attend and Te
 
 Prints photos/s of each and the ratio (one JSON object with --json). Model loading is excluded from the seed's
 figure (it is included in the project's end-to-end figure and reported separately).
+
+--runs N repeats the three measurements N times, one after another (project end to end, project steady, seed,
+then again), and reports the median of each figure and of the ratios, with every run under "runs". On a shared
+machine one run's ratio moves by +-10 % with the load of the moment; the median of 5 is the figure to quote.
 """
 
 from __future__ import annotations
@@ -74,10 +78,10 @@ def prepare_photos(source: Path, count: int, upscale: int | None, work: Path) ->
 
 
 # -- the project ----------------------------------------------------------------------------------
-def project_end_to_end(folder: Path, work: Path) -> dict:
+def project_end_to_end(folder: Path, work: Path, run: int = 0) -> dict:
     """`photosearch ingest` in a subprocess: its wall time, and the peak memory of it and its describing workers
     together (RSS summed over the process tree, sampled every 0.2 s where /proc lists children)."""
-    data = work / "data-cli"
+    data = work / f"data-cli-{run}"
     env = dict(os.environ, PYTHONPATH=str(ROOT / "backend"), PHOTOSEARCH_DEMO="0")
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -121,13 +125,13 @@ def tree_rss_mb(pid: int) -> float:
     return total
 
 
-def project_steady(folder: Path, work: Path) -> tuple[dict, list[str]]:
+def project_steady(folder: Path, work: Path, run: int = 0) -> tuple[dict, list[str]]:
     """The same job in-process, models loaded and warmed first: the pipeline's own speed."""
     from photosearch.config import Settings
     from photosearch.services import Services
     from photosearch.services.describe_pool import DescriberPool, describer_for
 
-    settings = Settings.from_env(work / "data-steady", demo=False, folder_roots=[folder])  # PHOTOSEARCH_* apply
+    settings = Settings.from_env(work / f"data-steady-{run}", demo=False, folder_roots=[folder])  # PHOTOSEARCH_* apply
     t0 = time.perf_counter()
     describer = describer_for(settings.describers)  # as `photosearch ingest` makes it: worker processes or not
     if isinstance(describer, DescriberPool):
@@ -235,6 +239,43 @@ def seed_run(folder: Path, vocab_size: int, max_steps: int) -> dict:
             "beam_steps": max_steps}
 
 
+def measure(args: argparse.Namespace, folder: Path, work: Path, run: int) -> dict:
+    """One run of the three measurements: the project end to end and steady, then the seed."""
+    result: dict = {}
+    if not args.skip_cli:
+        log("project, end to end (photosearch ingest --folder, models loaded in the run)")
+        e2e = project_end_to_end(folder, work, run)
+        result["project_end_to_end"] = {**e2e, "photos_per_s": round(args.count / e2e["wall_s"], 2)}
+    log("project, steady state (models loaded)")
+    steady, captions = project_steady(folder, work, run)
+    result["project_steady"] = {**steady, "photos_per_s": round(steady["photos"] / steady["wall_s"], 2)}
+    mean_words = float(np.mean([len(c.split()) for c in captions if c])) if any(captions) else 10.0
+    steps = args.seed_steps or int(round(mean_words)) + 1
+
+    vocab = len(json.loads((ROOT / "backend/photosearch/weights/captioner-flickr8k.wordmap.json").read_text()))
+    log(f"seed (ResNet-101 256 px, LSTM 512, beam 5 for {steps} steps, AlexNet), one photo at a time")
+    seed = seed_run(folder, vocab, steps)
+    result["seed"] = {**seed, "photos_per_s": round(seed["photos"] / seed["wall_s"], 2)}
+    result["ratio_steady"] = round(result["project_steady"]["photos_per_s"] / result["seed"]["photos_per_s"], 2)
+    if "project_end_to_end" in result:
+        result["ratio_end_to_end"] = round(
+            result["project_end_to_end"]["photos_per_s"] / result["seed"]["photos_per_s"], 2)
+    return result
+
+
+def medians(runs: list[dict]) -> dict:
+    """The runs' figures, each replaced by its median over the runs (nested dicts alike)."""
+    out: dict = {}
+    for key, value in runs[0].items():
+        if isinstance(value, dict):
+            out[key] = medians([run[key] for run in runs])
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = round(float(np.median([run[key] for run in runs])), 2)
+        else:
+            out[key] = value
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=Path, default=Path("/work/shared/flickr8k/Images"))
@@ -245,8 +286,11 @@ def main() -> None:
     parser.add_argument("--skip-cli", action="store_true", help="skip the end-to-end subprocess run")
     parser.add_argument("--threads", type=int, default=THREADS,
                         help="torch threads of both pipelines (default: all cores, torch's default)")
+    parser.add_argument("--runs", type=int, default=1, help="repeat every measurement; report the medians")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs is 1 or more")
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the end-to-end subprocess
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -255,24 +299,14 @@ def main() -> None:
         result: dict = {"photos": args.count, "photo_size": f"{args.upscale}px wide" if args.upscale else "as given",
                         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                         "torch_threads": torch.get_num_threads()}
-        if not args.skip_cli:
-            log("project, end to end (photosearch ingest --folder, models loaded in the run)")
-            e2e = project_end_to_end(folder, work)
-            result["project_end_to_end"] = {**e2e, "photos_per_s": round(args.count / e2e["wall_s"], 2)}
-        log("project, steady state (models loaded)")
-        steady, captions = project_steady(folder, work)
-        result["project_steady"] = {**steady, "photos_per_s": round(steady["photos"] / steady["wall_s"], 2)}
-        mean_words = float(np.mean([len(c.split()) for c in captions if c])) if any(captions) else 10.0
-        steps = args.seed_steps or int(round(mean_words)) + 1
-
-        vocab = len(json.loads((ROOT / "backend/photosearch/weights/captioner-flickr8k.wordmap.json").read_text()))
-        log(f"seed (ResNet-101 256 px, LSTM 512, beam 5 for {steps} steps, AlexNet), one photo at a time")
-        seed = seed_run(folder, vocab, steps)
-        result["seed"] = {**seed, "photos_per_s": round(seed["photos"] / seed["wall_s"], 2)}
-        result["ratio_steady"] = round(result["project_steady"]["photos_per_s"] / result["seed"]["photos_per_s"], 2)
-        if "project_end_to_end" in result:
-            result["ratio_end_to_end"] = round(
-                result["project_end_to_end"]["photos_per_s"] / result["seed"]["photos_per_s"], 2)
+        runs = []
+        for run in range(args.runs):
+            if args.runs > 1:
+                log(f"run {run + 1} of {args.runs}")
+            runs.append(measure(args, folder, work, run))
+        result.update(medians(runs))
+        if args.runs > 1:
+            result["runs"] = runs
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
 
 

