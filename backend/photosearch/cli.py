@@ -39,7 +39,7 @@ from photosearch.api import create_app
 from photosearch.api.processes import listening_socket, run_children, serve_child
 from photosearch.api.serialize import jsonable
 from photosearch.config import Settings
-from photosearch.errors import InvalidInput, PhotosearchError
+from photosearch.errors import Conflict, InvalidInput, PhotosearchError
 from photosearch.services import Services
 from photosearch.services.check import check
 from photosearch.services.demo import ensure_demo
@@ -188,10 +188,14 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 
 def _run_job_with_bar(services: Services, job_id: int, desc: str, quiet: bool) -> JobStatus:
-    """Run a job in this process with a progress bar on stderr (tqdm's default), and return how it ended."""
+    """Run a job in this process with a progress bar on stderr (tqdm's default), and return how it ended.
+    Ctrl+C cancels the job, which keeps what it stored (left "running", the next server start or `check
+    --repair` would take it up again), and says how to go on: the same command skips the photos stored."""
     bar = tqdm(total=0, unit="photo", desc=desc, disable=quiet)
+    latest: list[JobStatus] = []
 
     def progress(status: JobStatus) -> None:
+        latest[:] = [status]
         bar.total = status.total
         bar.n = status.processed
         bar.set_postfix(failed=status.failed, skipped=status.skipped)
@@ -199,8 +203,21 @@ def _run_job_with_bar(services: Services, job_id: int, desc: str, quiet: bool) -
 
     try:
         return services.jobs.run_job(job_id, progress)
+    except KeyboardInterrupt:
+        pass  # below, once the interrupted frames are gone: they may hold a session whose write was cut short
     finally:
         bar.close()
+    gc.collect()  # ... and its connection goes back to the pool, rolled back, which frees SQLite's write lock
+    try:
+        services.jobs.cancel(job_id)
+    except Conflict:  # it finished meanwhile
+        pass
+    except Exception as exc:  # noqa: BLE001 - the job stays "running", which `check --repair` ends
+        print(f"photosearch: job {job_id} is left running ({exc}); `photosearch check --repair` ends it",
+              file=sys.stderr)
+    so_far = f" after {latest[0].processed} of {latest[0].total} photos" if latest else ""
+    print(f"stopped{so_far}: run the same command again to go on where it stopped", file=sys.stderr)
+    raise KeyboardInterrupt
 
 
 def cmd_redescribe(args: argparse.Namespace) -> None:

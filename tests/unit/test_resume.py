@@ -27,6 +27,7 @@ from photosearch.services.check import check
 from photosearch.storage.models import Job, JobItem, Photo
 
 PHOTOS = 40
+STOPPED_PHOTOS = 160
 
 
 def _photosearch() -> list[str]:
@@ -115,6 +116,72 @@ def test_ingest_killed_with_sigkill_is_reported_by_check_and_finished_by_repair(
         assert final["problems"] == 0, final
     finally:
         services.db.dispose()
+
+
+def _children(pid: int) -> set[int]:
+    """The process's direct children (its describing workers), from /proc."""
+    found: set[int] = set()
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found |= {int(child) for child in listing.read_text().split()}
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc")
+def test_ctrl_c_stops_an_ingest_which_the_same_command_finishes(
+    tmp_path: Path, make_photos, clean_env: dict[str, str]
+) -> None:
+    """Ctrl+C (SIGINT) after the first batch is stored: exit status 130, a line on how to go on, the job
+    cancelled (not left "running" for a later server start to take up), no describing worker left behind; the
+    same command again stores the rest, every photo once."""
+    folder = tmp_path / "photos"
+    make_photos(folder, STOPPED_PHOTOS)  # enough that the job is far from done at the first commit
+    data = tmp_path / "data"
+    command = [*_photosearch(), "ingest", "stopme", "--folder", str(folder), "--data-dir", str(data), "--quiet"]
+    env = {**clean_env, "PHOTOSEARCH_DESCRIBE_PROCESSES": "2"}  # workers, as on any machine with 2+ cores
+    # A shell starts background commands with SIGINT ignored; a person's terminal does not.
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 180
+        while _stored(data / "photosearch.db") == 0:
+            assert proc.poll() is None, f"ingest ended before it could be stopped:\n{proc.stderr.read()}"
+            assert time.monotonic() < deadline, "no photo stored in time"
+            workers |= _children(proc.pid)
+            time.sleep(0.02)
+        workers |= _children(proc.pid)
+        os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == 130, err[-2000:]
+    assert "run the same command again to go on" in err, err[-2000:]
+    assert not out  # no "done: ..." line: the job did not finish
+    assert workers, "the ingest started no describing workers"
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "a describing worker outlived the stopped ingest"
+
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout.startswith(f"done: {STOPPED_PHOTOS} photos indexed"), again.stdout
+    with sqlite3.connect(data / "photosearch.db") as conn:
+        stored = conn.execute("SELECT count(DISTINCT content_hash), count(*) FROM photos").fetchone()
+        assert stored == (STOPPED_PHOTOS, STOPPED_PHOTOS)
+        assert conn.execute("SELECT status FROM jobs ORDER BY id").fetchall() == [("cancelled",), ("done",)]
 
 
 def test_a_queued_job_is_resumed_by_the_next_start(tmp_path: Path, make_photos, describer) -> None:
