@@ -105,11 +105,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # 8 clients 44 vs 38 queries/s; docs/performance.md). Slow clients wait in its event loop, not in a thread.
     options = {"threads": SERVE_THREADS, "ident": "photosearch", "clear_untrusted_proxy_headers": True,
                "max_request_body_size": settings.max_upload_bytes + 1_000_000}
-    if args.listen_fd is not None:  # one of `--processes N`: the parent bound the port
-        serve_child(app, args.listen_fd, **options)
-        return
-    print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
-    waitress.serve(app, host=settings.host, port=settings.port, **options)
+    try:
+        if args.listen_fd is not None:  # one of `--processes N`: the parent bound the port
+            serve_child(app, args.listen_fd, **options)
+        else:
+            print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
+            waitress.serve(app, host=settings.host, port=settings.port, **options)
+    finally:  # Ctrl+C or the parent's stop: jobs running here put down their batch, for the next start to resume
+        if not settings.broker_url and not services.jobs.stop():
+            print("photosearch: a job did not stop in time; the next start resumes it", file=sys.stderr)
 
 
 def warm_and_freeze(services: Services) -> None:

@@ -11,10 +11,12 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -182,6 +184,80 @@ def test_ctrl_c_stops_an_ingest_which_the_same_command_finishes(
         stored = conn.execute("SELECT count(DISTINCT content_hash), count(*) FROM photos").fetchone()
         assert stored == (STOPPED_PHOTOS, STOPPED_PHOTOS)
         assert conn.execute("SELECT status FROM jobs ORDER BY id").fetchall() == [("cancelled",), ("done",)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _api(port: int, path: str, body: dict | None = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api{path}", data=data,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _serve(data: Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`photosearch serve` as a person starts it in a terminal (SIGINT not ignored), once it answers."""
+    proc = subprocess.Popen([*_photosearch(), "serve", "--no-demo", "--port", str(port), "--data-dir", str(data)],
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None, f"the server exited:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"the server did not answer:\n{log.read_text()}"
+        try:
+            _api(port, "/profiles")
+            return proc
+        except OSError:
+            time.sleep(0.1)
+
+
+def test_ctrl_c_on_the_server_mid_job_leaves_the_job_to_the_next_start(
+    tmp_path: Path, make_photos, clean_env: dict[str, str]
+) -> None:
+    """Ctrl+C on `photosearch serve` while it ingests a folder: the job stays unfinished, not "failed" (it was,
+    with "internal error": the job ran on into the interpreter's shutdown), and the next start finishes it."""
+    folder = tmp_path / "photos"
+    make_photos(folder, STOPPED_PHOTOS)
+    data, log = tmp_path / "data", tmp_path / "serve.log"
+    env = {**clean_env, "PHOTOSEARCH_FOLDER_ROOTS": str(tmp_path), "PHOTOSEARCH_DESCRIBE_PROCESSES": "2"}
+    port = _free_port()
+    server = _serve(data, port, env, log)
+    try:
+        _api(port, "/profiles", {"name": "p"})
+        job = _api(port, "/profiles/p/sources", {"folder": str(folder)})
+        deadline = time.monotonic() + 180
+        while _stored(data / "photosearch.db") == 0:
+            assert time.monotonic() < deadline, f"no photo stored in time:\n{log.read_text()}"
+            time.sleep(0.02)
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+    with sqlite3.connect(data / "photosearch.db") as conn:
+        status, error = conn.execute("SELECT status, error FROM jobs WHERE id = ?", (job["id"],)).fetchone()
+    assert (status, error) == ("running", None), log.read_text()[-3000:]
+    assert 0 < _stored(data / "photosearch.db") < STOPPED_PHOTOS, "stopped too late to tell"
+
+    server = _serve(data, port, env, log)
+    try:
+        deadline = time.monotonic() + 180
+        while (state := _api(port, f"/jobs/{job['id']}"))["status"] != "done":
+            assert state["status"] == "running", state
+            assert time.monotonic() < deadline, f"the job was not resumed:\n{log.read_text()[-3000:]}"
+            time.sleep(0.2)
+        assert state["done"] == STOPPED_PHOTOS
+        assert _api(port, "/profiles/p")["photo_count"] == STOPPED_PHOTOS
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+    assert "crashed" not in log.read_text(), log.read_text()[-3000:]
 
 
 def test_a_queued_job_is_resumed_by_the_next_start(tmp_path: Path, make_photos, describer) -> None:

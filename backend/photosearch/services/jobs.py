@@ -60,6 +60,7 @@ MAX_FAILURES_SHOWN = 200
 # gets this far instead of idling (1600 px photos, 100 end to end: 11.5 -> 12.5-12.9 photos/s). A prepared batch
 # of 16 full-size photos holds their stored JPEGs and 224 px inputs, about 16 x 0.75 MB.
 PREPARE_AHEAD = 4
+STOP_WAIT_S = 30.0  # how long a stopping server waits for its running jobs to put down the batch in hand
 
 
 @dataclass
@@ -146,7 +147,10 @@ class JobRun:
                 self.progress(self.jobs.job_status(self.job_id))
 
     def cancelled(self) -> bool:
-        """Whether someone cancelled the job (from any process: it is the job row's status)."""
+        """Whether someone cancelled the job (from any process: it is the job row's status), or this process is
+        stopping (`Jobs.stop`): either way the run ends after the batch in hand."""
+        if self.jobs.stopping:
+            return True
         with self.jobs.db.session() as session:
             return session.scalar(select(Job.status).where(Job.id == self.job_id)) == "cancelled"
 
@@ -216,6 +220,7 @@ class Jobs:
         self.db = db
         self.ingestor = ingestor
         self.queue = queue or InProcessQueue(self.run_job, workers=settings.job_workers)
+        self._stopping = threading.Event()  # set by stop(): this process is going away
         self._fetcher: Fetcher | None = None
         self._fetcher_lock = threading.Lock()
         # Every kind of job, by the name stored in Job.kind: one per source kind, and redescribe.
@@ -262,6 +267,19 @@ class Jobs:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until queued jobs are done (tests, CLI)."""
+        return self.queue.wait_idle(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def stop(self, timeout: float = STOP_WAIT_S) -> bool:
+        """A server going away (Ctrl+C): the jobs running in this process put down the batch in hand and stay
+        unfinished, as do the queued ones, so that the next start resumes them (`resume_unfinished`). Without
+        this they ran on into the interpreter's shutdown, whose closed thread pools failed them ("internal
+        error"), and a failed job is not resumed. -> whether they stopped within `timeout` seconds."""
+        self._stopping.set()
+        self.queue.close()  # queued jobs stay "queued" in the database
         return self.queue.wait_idle(timeout)
 
     def cancel(self, job_id: int) -> JobStatus:
@@ -342,6 +360,9 @@ class Jobs:
         try:
             return self._run(job_id, progress)
         except Exception as exc:  # noqa: BLE001 - a bug in one job must not kill the worker or hide the job
+            if self.stopping:  # the process is going away under the job (stop() timed out): resumed next start
+                log.warning("job %s stopped with this process (%s); the next start resumes it", job_id, exc)
+                return self.job_status(job_id)
             if is_disk_full(exc):
                 log.error("job %s stopped: disk full (%s)", job_id, exc)
                 self._finish(job_id, "failed", DISK_FULL_JOB_ERROR)
@@ -357,6 +378,8 @@ class Jobs:
             return self.job_status(job_id)
         try:
             self.kind(kind).run(JobRun(self, job_id, spec, profile_id, progress))
+            if self.stopping:  # put down mid-way (stop()): still "running", for the next start to resume
+                return self.job_status(job_id)
         except PhotosearchError as exc:
             if is_disk_full(exc):  # not a failure of the job: run_job makes it resumable
                 raise
