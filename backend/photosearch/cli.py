@@ -22,6 +22,7 @@ import gc
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from datetime import datetime
@@ -105,6 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # 8 clients 44 vs 38 queries/s; docs/performance.md). Slow clients wait in its event loop, not in a thread.
     options = {"threads": SERVE_THREADS, "ident": "photosearch", "clear_untrusted_proxy_headers": True,
                "max_request_body_size": settings.max_upload_bytes + 1_000_000}
+    signal.signal(signal.SIGTERM, _stop_serving)  # systemd, docker stop, `serve --processes`: as Ctrl+C
     try:
         if args.listen_fd is not None:  # one of `--processes N`: the parent bound the port
             serve_child(app, args.listen_fd, **options)
@@ -114,6 +116,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
     finally:  # Ctrl+C or the parent's stop: jobs running here put down their batch, for the next start to resume
         if not settings.broker_url and not services.jobs.stop():
             print("photosearch: a job did not stop in time; the next start resumes it", file=sys.stderr)
+
+
+def _stop_serving(signum: int, frame: object) -> None:
+    """SIGTERM: leave the server's loop the way Ctrl+C does, so that its jobs put down their batch (Jobs.stop) and
+    its describing workers are shut down, instead of dying mid-write."""
+    raise SystemExit(0)
 
 
 def warm_and_freeze(services: Services) -> None:
