@@ -201,8 +201,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
 def _run_job_with_bar(services: Services, job_id: int, desc: str, quiet: bool) -> JobStatus:
     """Run a job in this process with a progress bar on stderr (tqdm's default), and return how it ended.
-    Ctrl+C cancels the job, which keeps what it stored (left "running", the next server start or `check
-    --repair` would take it up again), and says how to go on: the same command skips the photos stored."""
+    Ctrl+C cancels the job, keeping what it stored (left "running", a later server start or `check --repair`
+    would take it up again unasked), and says how to go on: the same command skips the photos already stored."""
     bar = tqdm(total=0, unit="photo", desc=desc, disable=quiet)
     latest: list[JobStatus] = []
 

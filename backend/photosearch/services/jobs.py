@@ -355,8 +355,8 @@ class Jobs:
 
     # -- running -------------------------------------------------------------------------------------
     def run_job(self, job_id: int, progress: Progress | None = None) -> JobStatus:
-        """Run (or resume) the job here and now; -> its final status. Never leaves it "running": an
-        unexpected error fails the job (and is logged)."""
+        """Run (or resume) the job here and now; -> its final status. Never leaves it "running" (an unexpected
+        error fails the job, and is logged) unless this process is stopping (`stop`): then the next start resumes it."""
         try:
             return self._run(job_id, progress)
         except Exception as exc:  # noqa: BLE001 - a bug in one job must not kill the worker or hide the job
