@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import gc
 import json
 import logging
@@ -25,6 +26,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -87,6 +89,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
         return
     first = not args.process_index  # the only process (or child 0 of several) resumes jobs and adds the demo
     services = Services.create(settings)
+    app = create_app(settings, services)
+    # Waitress, a production WSGI server: a pool of request threads and keep-alive connections, where
+    # werkzeug's development server started a thread per connection (1K photos, 200 queries: p95 29 vs 47 ms,
+    # 8 clients 44 vs 38 queries/s; docs/performance.md). Slow clients wait in its event loop, not in a thread.
+    options = {"threads": SERVE_THREADS, "ident": "photosearch", "clear_untrusted_proxy_headers": True,
+               "max_request_body_size": settings.max_upload_bytes + 1_000_000}
+    # The port first (`--processes N`: the parent bound it): a second server on a busy port stops here, before it
+    # resumes the jobs that the first one is running.
+    server = _bind(app, settings, options) if args.listen_fd is None else None
     if settings.broker_url:  # Redis keeps queued jobs and gives a dead worker's job to another
         if first:
             print(f"jobs go to the queue at {settings.broker_url.split('@')[-1]}: run `photosearch worker` to "
@@ -97,25 +108,28 @@ def cmd_serve(args: argparse.Namespace) -> None:
             print(f"resuming {len(resumed)} unfinished job(s)")
     if settings.demo and first:
         ensure_demo(services)
-    app = create_app(settings, services)
     serving_threads()  # one BLAS/OpenMP thread per request thread (docs/performance.md)
     # Models, vectors and index searchers load in the background, so the first query does not wait for them.
     threading.Thread(target=warm_and_freeze, args=(services,), name="photosearch-warm", daemon=True).start()
-    # Waitress, a production WSGI server: a pool of request threads and keep-alive connections, where
-    # werkzeug's development server started a thread per connection (1K photos, 200 queries: p95 29 vs 47 ms,
-    # 8 clients 44 vs 38 queries/s; docs/performance.md). Slow clients wait in its event loop, not in a thread.
-    options = {"threads": SERVE_THREADS, "ident": "photosearch", "clear_untrusted_proxy_headers": True,
-               "max_request_body_size": settings.max_upload_bytes + 1_000_000}
     signal.signal(signal.SIGTERM, _stop_serving)  # systemd, docker stop, `serve --processes`: as Ctrl+C
     try:
-        if args.listen_fd is not None:  # one of `--processes N`: the parent bound the port
+        if server is None:  # one of `--processes N`
             serve_child(app, args.listen_fd, **options)
         else:
             print(f"photosearch on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
-            waitress.serve(app, host=settings.host, port=settings.port, **options)
+            server.run()  # returns on Ctrl+C (and on _stop_serving's SystemExit): waitress closes and returns
     finally:  # Ctrl+C or the parent's stop: jobs running here put down their batch, for the next start to resume
         if not settings.broker_url and not services.jobs.stop():
             print("photosearch: a job did not stop in time; the next start resumes it", file=sys.stderr)
+
+
+def _bind(app: Callable, settings: Settings, options: dict):  # noqa: ANN202 - waitress's server class varies
+    """Waitress's server on the settings' host and port; a clear error when the port is taken."""
+    try:
+        return waitress.server.create_server(app, host=settings.host, port=settings.port, **options)
+    except OSError as exc:
+        hint = " (is photosearch already running? choose another with --port)" if exc.errno == errno.EADDRINUSE else ""
+        raise InvalidInput(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}{hint}") from None
 
 
 def _stop_serving(signum: int, frame: object) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,8 @@ BACKEND = Path(__file__).resolve().parents[2] / "backend"
 def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOSEARCH_")}
     env["PYTHONPATH"] = os.pathsep.join([str(BACKEND), env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "photosearch.cli", *args], env=env, timeout=300, **kwargs)
+    kwargs.setdefault("timeout", 300)
+    return subprocess.run([sys.executable, "-m", "photosearch.cli", *args], env=env, **kwargs)
 
 
 def test_search_json_is_pure_json_on_stdout(tmp_path: Path, make_photos) -> None:  # noqa: ANN001
@@ -62,3 +65,27 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
         os.close(write_end)
     assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
     assert result.returncode == 141
+
+
+def test_serve_on_a_busy_port_says_so_and_leaves_the_jobs_alone(tmp_path: Path) -> None:
+    """A second `photosearch serve` on a port in use: one line saying why (it was a waitress traceback), exit 2,
+    and it stops before resuming unfinished jobs, which the first server may be running."""
+    data = tmp_path / "data"
+    assert _run(["profile", "create", "p", "--data-dir", str(data)], capture_output=True).returncode == 0
+    db = data / "photosearch.db"
+    with sqlite3.connect(db) as conn:  # an unfinished job, as the server already on the port would be running it
+        conn.execute("INSERT INTO jobs (profile_id, kind, status, spec, created_at) "
+                     "VALUES (1, 'folder', 'running', '{}', '2026-01-01 00:00:00')")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _run(["serve", "--no-demo", "--port", str(port), "--data-dir", str(data)], capture_output=True,
+                      text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"photosearch: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(is photosearch already running? choose another with --port)"), result.stderr[-2000:]
+    assert "resuming" not in result.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM jobs").fetchall() == [("running",)]
