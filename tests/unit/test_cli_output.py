@@ -89,3 +89,21 @@ def test_serve_on_a_busy_port_says_so_and_leaves_the_jobs_alone(tmp_path: Path) 
     assert "resuming" not in result.stdout
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT status FROM jobs").fetchall() == [("running",)]
+
+
+def test_a_profile_named_as_a_person_names_it(tmp_path: Path, make_photos) -> None:  # noqa: ANN001
+    """`photosearch ingest "Été à Paris"` creates Ete-a-Paris (shown as "Été à Paris") and ingests into it; run
+    again, and `search "Été à Paris"`, find the same profile. The ingest used to create it, then fail with "no
+    profile named 'Été à Paris'", and again on every later run."""
+    data = tmp_path / "data"
+    make_photos(tmp_path / "album", 2)
+    for _ in range(2):
+        ingest = _run(["ingest", "Été à Paris", "--folder", str(tmp_path / "album"), "--quiet", "--data-dir",
+                       str(data)], capture_output=True, text=True)
+        assert ingest.returncode == 0, ingest.stderr[-2000:]
+        assert ingest.stdout.startswith("done: 2 photos indexed"), ingest.stdout
+    listed = _run(["profile", "list", "--data-dir", str(data)], capture_output=True, text=True)
+    assert listed.stdout.split() == ["Ete-a-Paris", "2", "photos"], listed.stdout
+    found = _run(["search", "Été à Paris", "photo", "--json", "--data-dir", str(data)], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert json.loads(found.stdout)["total"] == 2

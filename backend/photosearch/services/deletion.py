@@ -25,9 +25,10 @@ from sqlalchemy import select
 
 from photosearch.config import Settings
 from photosearch.errors import InvalidInput, NotFound
+from photosearch.services.library import profile_by_name
 from photosearch.storage.db import Database
 from photosearch.storage.index import PhotoIndex
-from photosearch.storage.models import Photo, Profile
+from photosearch.storage.models import Photo
 
 log = logging.getLogger(__name__)
 MAX_SELECTION = 10_000
@@ -80,10 +81,7 @@ class Deletion:
     def _photos(self, session, ids: list[int], profile: str | None, deleted: bool | None) -> list[Photo]:  # noqa: ANN001
         stmt = select(Photo).where(Photo.id.in_(ids))
         if profile is not None:
-            profile_id = session.scalar(select(Profile.id).where(Profile.name == profile))
-            if profile_id is None:
-                raise NotFound(f"no profile named {profile!r}")
-            stmt = stmt.where(Photo.profile_id == profile_id)
+            stmt = stmt.where(Photo.profile_id == profile_by_name(session, profile).id)
         if deleted is False:
             stmt = stmt.where(Photo.deleted_at.is_(None))
         photos = list(session.scalars(stmt))

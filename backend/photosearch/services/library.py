@@ -38,8 +38,12 @@ def validate_name(name: object) -> str:
 
 
 def profile_by_name(session: Session, name: str) -> Profile:
-    """The profile called `name`, or NotFound: the one place a profile is looked up by its name."""
+    """The profile called `name`, or NotFound: the one place a profile is looked up by its name. The name a
+    person gave it works too ("Été à Paris" finds Ete-a-Paris, the URL-safe name it was created under), so
+    `photosearch ingest "Été à Paris" ...` and a later `photosearch search "Été à Paris" ...` meet the same one."""
     profile = session.scalar(select(Profile).where(Profile.name == name))
+    if profile is None and isinstance(name, str) and (safe := url_safe_name(name)) and safe != name:
+        profile = session.scalar(select(Profile).where(Profile.name == safe))
     if profile is None:
         raise NotFound(f"no profile named {name!r}")
     return profile
