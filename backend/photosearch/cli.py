@@ -185,7 +185,8 @@ def cmd_profile(args: argparse.Namespace) -> None:
         print(json.dumps(dataclasses.asdict(profile), default=datetime.isoformat))
     elif args.action == "list":
         for p in services.library.profiles():
-            print(f"{p.name}\t{p.photo_count} photos")
+            shown = f"\t{p.display_name}" if p.display_name != p.name else ""  # what the web app calls it
+            print(f"{p.name}\t{p.photo_count} photos{shown}")
     elif args.action == "delete":
         services.library.delete_profile(args.name)
         print(f"deleted {args.name}")

@@ -103,7 +103,7 @@ def test_a_profile_named_as_a_person_names_it(tmp_path: Path, make_photos) -> No
         assert ingest.returncode == 0, ingest.stderr[-2000:]
         assert ingest.stdout.startswith("done: 2 photos indexed"), ingest.stdout
     listed = _run(["profile", "list", "--data-dir", str(data)], capture_output=True, text=True)
-    assert listed.stdout.split() == ["Ete-a-Paris", "2", "photos"], listed.stdout
+    assert listed.stdout == "Ete-a-Paris\t2 photos\tÉté à Paris\n", listed.stdout
     found = _run(["search", "Été à Paris", "photo", "--json", "--data-dir", str(data)], capture_output=True, text=True)
     assert found.returncode == 0, found.stderr[-2000:]
     assert json.loads(found.stdout)["total"] == 2
