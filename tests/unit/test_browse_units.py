@@ -60,9 +60,9 @@ def test_metadata_of_photos_without_exif_or_broken_bytes_is_empty(data: bytes) -
 def test_suggestions_prefer_words_of_many_photos_and_skip_glue_words() -> None:
     rows = [
         ([{"label": "golden retriever", "score": 0.8}, {"label": "tennis ball", "score": 0.1}],
-         "a dog sitting on the grass"),
-        ([{"label": "golden retriever", "score": 0.6}], "a dog running on the beach"),
-        ([{"label": "espresso", "score": 0.9}], "a cup of coffee on a table"),
+         "a dog sitting on the grass", 0.8, "A photo of a dog."),
+        ([{"label": "golden retriever", "score": 0.6}], "a dog running on the beach", None, None),
+        ([{"label": "espresso", "score": 0.9}], "a cup of coffee on a table", 0.7, "A photo of an espresso."),
     ]
     words = suggest(rows, 5)
     assert words[:2] == ["dog", "golden retriever"]
@@ -70,6 +70,17 @@ def test_suggestions_prefer_words_of_many_photos_and_skip_glue_words() -> None:
     assert not {"a", "on", "the", "sitting", "running"} & set(words)
     assert len(words) == 5 and len(set(words)) == 5
     assert suggest([], 5) == []
+
+
+def test_suggestions_take_the_words_the_cards_show() -> None:
+    """An unsure caption's words are not suggested: the card shows the grounded sentence, and so do suggestions."""
+    coins = ([{"label": "golf ball", "score": 0.19}], "a man in a red shirt is standing in the water", 0.28,
+             "Possibly a ball or a cap.")
+    cat = ([{"label": "tabby", "score": 0.3}], "a man is holding a cat", 0.36, "A photo of a cat.")
+    words = suggest([coins, cat], 10)
+    assert not {"man", "shirt", "red", "water"} & set(words), words
+    assert {"ball", "cap", "cat", "tabby"} <= set(words), words
+    assert not {"photo", "possibly"} & set(words)
 
 
 def test_cursor_round_trip_and_refusal() -> None:

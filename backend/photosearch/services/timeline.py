@@ -28,7 +28,8 @@ from photosearch.storage.models import Description, Photo
 SORTS = ("newest", "oldest")
 SUGGESTION_PHOTOS = 2000  # the most recent photos are enough to say what a collection holds
 LABEL_MIN_SCORE = 0.25  # a label the classifier is unsure of would suggest something that is not there
-# Caption words that describe no thing a person looks for (the captioner's glue words and poses).
+# Caption words that describe no thing a person looks for (the captioner's glue words and poses, and the
+# grounded sentences' "A photo of" and "Possibly").
 _GLUE_WORDS = """
 a an the and or of in on at to with from by for into onto over under near next front top side back while
 is are was be being its it this that there their his her he she they them who his one two three four five
@@ -36,6 +37,7 @@ some other another each very large small big little young old people person grou
 sitting standing walking running holding wearing looking playing lying laying riding jumping posing
 stands sits walks runs holds wears looks plays lies rides jumps poses watching watches carrying carries
 through down up out off around behind across along toward towards together
+photo possibly
 """
 _NOT_SUGGESTIONS = frozenset(_GLUE_WORDS.split())
 _WORD = re.compile(r"[a-z]{3,}")
@@ -119,13 +121,14 @@ class Timeline:
         return {"photos": photos, "next_cursor": next_cursor, "total": total}
 
     def suggestions(self, name: str, limit: int = 8) -> dict:
-        """Words to try, from this collection's labels and captions: {"suggestions": [str]}."""
+        """Words to try, from this collection's labels and the sentences its cards show: {"suggestions": [str]}."""
         if not 1 <= limit <= 50:
             raise InvalidInput("limit must be between 1 and 50")
         with self.db.session() as session:
             profile = profile_by_name(session, name)
             rows = session.execute(
-                select(Description.labels, Description.caption)
+                select(Description.labels, Description.caption, Description.caption_confidence,
+                       Description.grounded_caption)
                 .join(Photo, Photo.id == Description.photo_id)
                 .where(Photo.profile_id == profile.id, Photo.deleted_at.is_(None))
                 .order_by(Photo.id.desc()).limit(SUGGESTION_PHOTOS)
@@ -133,14 +136,19 @@ class Timeline:
         return {"suggestions": suggest(rows, limit)}
 
 
-def suggest(rows: list[tuple[list, str | None]], limit: int) -> list[str]:
-    """[(labels, caption)] of photos -> up to `limit` words, each found in at least one photo, most photos
-    first; labels and caption words alternate so both kinds show."""
+def suggest(rows: list[tuple[list, str | None, float | None, str | None]], limit: int) -> list[str]:
+    """[(labels, caption, caption confidence, grounded sentence)] of photos -> up to `limit` words, each found in at
+    least one photo, most photos first; labels and words of the cards' sentences alternate so both kinds show. A card
+    whose caption is unsure shows the grounded sentence (grounding.shown_text), and so do its words here: an unsure
+    caption's "man in a red shirt" in a photo of coins suggested "man" and "shirt" for a collection of objects."""
+    from photosearch.vision.captioner.grounding import shown_text
+
     labels: Counter[str] = Counter()
     words: Counter[str] = Counter()
-    for photo_labels, caption in rows:
+    for photo_labels, caption, confidence, grounded in rows:
         labels.update({lab["label"].lower() for lab in photo_labels or [] if lab.get("score", 0) >= LABEL_MIN_SCORE})
-        words.update({w for w in _WORD.findall((caption or "").lower()) if w not in _NOT_SUGGESTIONS})
+        text = grounded if shown_text(caption, confidence, grounded) == "grounded" else caption
+        words.update({w for w in _WORD.findall((text or "").lower()) if w not in _NOT_SUGGESTIONS})
     by_count = [sorted(c.items(), key=lambda kv: (-kv[1], kv[0])) for c in (words, labels)]
     chosen: list[str] = []
     for pair in _interleave(*by_count):
