@@ -5,14 +5,20 @@ and --repair fixes what can be fixed (and keeps reporting what can't).
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from photosearch import cli
 from photosearch.services import Services
 from photosearch.services.check import check
+from photosearch.services.jobs import this_runner
 from photosearch.storage.index import IndexDoc
+from photosearch.storage.models import Job
 
 pytestmark = pytest.mark.databases("sqlite", "postgresql")  # storage on both stores (conftest.py)
 
@@ -115,6 +121,45 @@ def test_an_unfinished_job_is_reported_and_finished_by_repair(
     assert stocked.jobs.job_status(job_id).status == "done"
     after = check(stocked)
     assert (after["problems"], after["photos"], after["indexed"]) == (0, 5, 5)
+
+
+def _set_runner(services: Services, job_id: int, runner: str | None, beat: datetime | None) -> None:
+    with services.db.session() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(status="running", runner=runner, heartbeat_at=beat))
+
+
+def test_a_job_that_a_live_process_runs_is_in_progress_not_a_problem(
+    stocked: Services, make_photos, tmp_path: Path
+) -> None:
+    """`check` while a server (here: this process) runs a job: not a problem, and --repair leaves it alone (it ran
+    it a second time beside its runner). Once the runner is gone (a killed process, or a machine that stopped
+    beating), the job is unfinished again and --repair finishes it."""
+    make_photos(tmp_path / "more", 2, start=10)
+    job_id = stocked.jobs.create_job("p", "folder", {"folder": str(tmp_path / "more")})
+    _set_runner(stocked, job_id, this_runner(), datetime.now(UTC))
+    report = check(stocked, repair=True)
+    assert (report["problems"], report["unfinished_jobs"], report["jobs_in_progress"]) == (0, [], [job_id])
+    assert "repaired" not in report and stocked.jobs.job_status(job_id).status == "running"
+
+    dead = f"{socket.gethostname()}:{_exited_pid()}"  # a process of this machine that has exited
+    for runner, beat in [(dead, datetime.now(UTC)), ("elsewhere:1", datetime.now(UTC) - timedelta(minutes=5))]:
+        _set_runner(stocked, job_id, runner, beat)
+        assert check(stocked)["unfinished_jobs"] == [job_id], runner
+    _set_runner(stocked, job_id, "elsewhere:1", datetime.now(UTC))  # another machine that beat just now
+    assert check(stocked)["jobs_in_progress"] == [job_id]
+
+    _set_runner(stocked, job_id, dead, datetime.now(UTC))
+    assert check(stocked, repair=True)["repaired"]["jobs_finished"] == [job_id]
+    assert stocked.jobs.job_status(job_id).status == "done"
+    with stocked.db.session() as session:  # a finished job names no runner
+        assert session.execute(select(Job.runner, Job.heartbeat_at).where(Job.id == job_id)).one() == (None, None)
+
+
+def _exited_pid() -> int:
+    """The id of a process that has exited and been reaped."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 def test_the_cli_exit_status_says_whether_there_are_problems(

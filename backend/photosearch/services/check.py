@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from photosearch.config import Settings
 from photosearch.services.ingest import PARTIAL, publish_files
-from photosearch.services.jobs import UNFINISHED
+from photosearch.services.jobs import UNFINISHED, runner_alive
 from photosearch.storage.models import Job, Photo
 from photosearch.vision.imageio import make_thumbnail
 
@@ -36,7 +36,12 @@ def check(services: Services, repair: bool = False) -> dict:
     partial = [f for folder in (s.images_dir, s.thumbs_dir) for f in folder.glob(f"*.jpg{PARTIAL}")]
     with services.db.session() as session:
         photo_ids = set(session.scalars(select(Photo.id)))
-        unfinished = list(session.scalars(select(Job.id).where(Job.status.in_(UNFINISHED))))
+        jobs = session.execute(select(Job.id, Job.runner, Job.heartbeat_at).where(Job.status.in_(UNFINISHED))
+                               .order_by(Job.id)).all()
+    # A job whose runner is alive (a server, a worker, another `ingest`) is in progress, not a problem, and
+    # --repair leaves it to its runner; one whose runner was killed, or that no process claims, is unfinished.
+    in_progress = [job_id for job_id, runner, beat in jobs if runner_alive(runner, beat)]
+    unfinished = [job_id for job_id, _, _ in jobs if job_id not in in_progress]
     indexed = services.index.photo_ids()
     missing_index = sorted(photo_ids - indexed)
     extra_index = sorted(indexed - photo_ids)
@@ -58,6 +63,7 @@ def check(services: Services, repair: bool = False) -> dict:
         "unfinished_jobs": unfinished,
     }
     report["problems"] = sum(len(v) for v in report.values() if isinstance(v, list))
+    report["jobs_in_progress"] = in_progress
     report["unpublished_files"] = len(unpublished)
     if repair and report["problems"]:
         repaired = services.ingestor.repair_index()

@@ -24,14 +24,16 @@ against a running server); the runner looks at the row between batches and stops
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from sqlalchemy import and_, func, or_, select, update
@@ -61,6 +63,32 @@ MAX_FAILURES_SHOWN = 200
 # of 16 full-size photos holds their stored JPEGs and 224 px inputs, about 16 x 0.75 MB.
 PREPARE_AHEAD = 4
 STOP_WAIT_S = 30.0  # how long a stopping server waits for its running jobs to put down the batch in hand
+# A job run on another machine is taken for alive while its runner beat within this (one beat a batch, seconds
+# apart); on this machine the runner's process id tells at once.
+RUNNER_ALIVE_S = 120.0
+
+
+def this_runner() -> str:
+    """This process, as a job's `runner` names it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def runner_alive(runner: str | None, heartbeat_at: datetime | None, now: datetime | None = None) -> bool:
+    """Whether the process a job names as its runner is still running it: on this machine, whether that process
+    exists; on another, whether it beat within RUNNER_ALIVE_S. False for a job no process claims."""
+    if not runner or heartbeat_at is None:
+        return False
+    host, _, pid = runner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # another user's process
+            return True
+        return True
+    beat = heartbeat_at if heartbeat_at.tzinfo else heartbeat_at.replace(tzinfo=UTC)  # SQLite hands it back naive
+    return (now or datetime.now(UTC)) - beat < timedelta(seconds=RUNNER_ALIVE_S)
 
 
 @dataclass
@@ -143,6 +171,7 @@ class JobRun:
             if self.cancelled():
                 return
             yield pending[start : start + size]
+            self.jobs.beat(self.job_id)
             if self.progress:
                 self.progress(self.jobs.job_status(self.job_id))
 
@@ -362,6 +391,7 @@ class Jobs:
         except Exception as exc:  # noqa: BLE001 - a bug in one job must not kill the worker or hide the job
             if self.stopping:  # the process is going away under the job (stop() timed out): resumed next start
                 log.warning("job %s stopped with this process (%s); the next start resumes it", job_id, exc)
+                self._put_down(job_id)
                 return self.job_status(job_id)
             if is_disk_full(exc):
                 log.error("job %s stopped: disk full (%s)", job_id, exc)
@@ -379,6 +409,7 @@ class Jobs:
         try:
             self.kind(kind).run(JobRun(self, job_id, spec, profile_id, progress))
             if self.stopping:  # put down mid-way (stop()): still "running", for the next start to resume
+                self._put_down(job_id)
                 return self.job_status(job_id)
         except PhotosearchError as exc:
             if is_disk_full(exc):  # not a failure of the job: run_job makes it resumable
@@ -401,7 +432,18 @@ class Jobs:
             claimed = job.status in UNFINISHED or (job.status == "failed" and job.error == DISK_FULL_JOB_ERROR)
             if claimed:
                 job.status, job.error, job.finished_at = "running", None, None
+                job.runner, job.heartbeat_at = this_runner(), datetime.now(UTC)
             return claimed, job.kind, dict(job.spec), job.profile_id
+
+    def beat(self, job_id: int) -> None:
+        """The job's runner is alive (JobRun.batches calls this once a batch)."""
+        with self.db.session() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=datetime.now(UTC)))
+
+    def _put_down(self, job_id: int) -> None:
+        """This process no longer runs the job (it stays as it is: unfinished, for the next start)."""
+        with self.db.session() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(runner=None, heartbeat_at=None))
 
     def _finish(self, job_id: int, status: str, error: str | None) -> None:
         """Record the end of a run, unless the job was cancelled meanwhile (cancelled stays cancelled)."""
@@ -409,7 +451,7 @@ class Jobs:
             session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status.in_(UNFINISHED))
-                .values(status=status, error=error, finished_at=datetime.now(UTC))
+                .values(status=status, error=error, finished_at=datetime.now(UTC), runner=None, heartbeat_at=None)
             )
 
 

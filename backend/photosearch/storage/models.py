@@ -120,6 +120,11 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The process running the job ("host:pid") and when it last showed it is alive (claimed the job, or went on to
+    # the next batch), so that `check` tells a job in progress in another process from one whose process was
+    # killed (services/jobs.py, `runner_alive`). Both None while no process runs it.
+    runner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     profile: Mapped[Profile] = relationship(back_populates="jobs")
     items: Mapped[list[JobItem]] = relationship(
