@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from photosearch import cli
 from photosearch.services import Services
 from photosearch.services.check import check
+from photosearch.services.ingest import index_drift
 from photosearch.services.jobs import this_runner
 from photosearch.storage.index import IndexDoc
 from photosearch.storage.models import Job
@@ -182,3 +183,27 @@ def test_the_cli_exit_status_says_whether_there_are_problems(
     assert json.loads(capsys.readouterr().out)["repaired"]["index"]["added"] == 1
     cli.main(["check", "--data-dir", data])
     assert json.loads(capsys.readouterr().out)["problems"] == 0
+
+
+class _ChangingIndex:
+    """An index whose reads return what other processes have made of it by then."""
+
+    def __init__(self, *reads: set[int]) -> None:
+        self.reads = list(reads)
+
+    def photo_ids(self, profile_id: int | None = None) -> set[int]:
+        return self.reads.pop(0)
+
+
+@pytest.mark.parametrize(("before", "stored", "after", "missing", "stale"), [
+    ({1, 2}, {1, 2}, {1, 2, 3}, [], []),  # photo 3 committed after the database read: neither missing nor stale
+    ({1, 2, 3}, {1, 2}, {1, 2}, [], []),  # photo 3 deleted before it, and the index followed
+    ({1, 2, 9}, {1, 2}, {1, 2, 9}, [], [9]),  # a document whose photo is gone: stale
+    ({1}, {1, 2}, {1}, [2], []),  # a stored photo the index never got: missing
+], ids=["added meanwhile", "deleted meanwhile", "stale", "missing"])
+def test_index_drift_beside_other_processes(before: set[int], stored: set[int], after: set[int],
+                                            missing: list[int], stale: list[int]) -> None:
+    """The index is read before the database and again after it, so another process's ingest is no drift: `check
+    --repair` during a server's ingest used to delete its newest photos from the index (read after the database,
+    the index was ahead of it)."""
+    assert index_drift(_ChangingIndex(before, after), lambda: stored) == (stored, missing, stale)

@@ -393,18 +393,36 @@ class Ingestor:
 
     # -- consistency ---------------------------------------------------------------------------------
     def repair_index(self, profile_id: int | None = None) -> dict:
-        """Make the index hold exactly the database's photos (of one profile, or all)."""
+        """Make the index hold exactly the database's photos (of one profile, or all), beside other processes
+        that may be ingesting (index_drift)."""
+
+        def stored() -> set[int]:
+            with self.db.session() as session:
+                stmt = select(Photo.id)
+                if profile_id is not None:
+                    stmt = stmt.where(Photo.profile_id == profile_id)
+                return set(session.scalars(stmt))
+
+        photo_ids, missing_ids, extra = index_drift(self.index, stored, profile_id)
         with self.db.session() as session:
-            stmt = select(Photo)
-            if profile_id is not None:
-                stmt = stmt.where(Photo.profile_id == profile_id)
-            photos = {p.id: p for p in session.scalars(stmt)}
-            indexed = self.index.photo_ids(profile_id)
-            missing = [index_doc(photos[i], photos[i].description) for i in sorted(set(photos) - indexed)]
-        extra = sorted(indexed - set(photos))
+            missing = [index_doc(p, p.description) for p in
+                       session.scalars(select(Photo).where(Photo.id.in_(missing_ids)).order_by(Photo.id))]
         self.index.add(missing)
         self.index.delete(extra)
-        return {"added": len(missing), "removed": len(extra), "photos": len(photos)}
+        return {"added": len(missing), "removed": len(extra), "photos": len(photo_ids)}
+
+
+def index_drift(index: PhotoIndex, stored: Callable[[], set[int]],
+                profile_id: int | None = None) -> tuple[set[int], list[int], list[int]]:
+    """(the database's photo ids, ids missing from the index, ids the index holds but the database does not), read
+    while other processes may be ingesting or deleting. The index is read before the database (a photo committed
+    meanwhile cannot look stale: `check --repair` during a server's ingest removed its newest photos from the
+    index) and again after it (the index follows the change log past the database read, so no committed photo
+    looks missing). `stored` reads the database's ids."""
+    before = index.photo_ids(profile_id)
+    photo_ids = stored()
+    after = index.photo_ids(profile_id)
+    return photo_ids, sorted(photo_ids - after), sorted((before & after) - photo_ids)
 
 
 class _Failed(Exception):
