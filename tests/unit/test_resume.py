@@ -17,15 +17,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from photosearch import cli
 from photosearch.config import Settings
 from photosearch.services import Services
 from photosearch.services.check import check
+from photosearch.services.jobs import this_runner
 from photosearch.storage.models import Job, JobItem, Photo
 
 PHOTOS = 40
@@ -264,10 +266,17 @@ def test_stopping_the_server_mid_job_leaves_the_job_to_the_next_start(
     assert "crashed" not in log.read_text() and "leaked" not in log.read_text(), log.read_text()[-3000:]
 
 
+def _gone() -> int:
+    """The id of a process that has exited and been reaped."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
 def test_a_queued_job_is_resumed_by_the_next_start(tmp_path: Path, make_photos, describer) -> None:
     """A job created but never run (the server stopped) is found by `resume_unfinished` on the next start and
     finished on the background worker; a command-line folder job resumes even when the configured roots no
-    longer include its folder."""
+    longer include its folder. A job that another live process is running is left to it."""
     folder = tmp_path / "elsewhere"
     make_photos(folder, 3)
     settings = Settings(data_dir=tmp_path / "data", folder_roots=[], demo=False)
@@ -278,6 +287,12 @@ def test_a_queued_job_is_resumed_by_the_next_start(tmp_path: Path, make_photos, 
 
     again = Services.create(settings, describer=lambda: describer)
     try:
+        with again.db.session() as session:  # while another live process runs it, a start leaves it to that one
+            session.execute(update(Job).where(Job.id == job_id).values(status="running", runner=this_runner(),
+                                                                        heartbeat_at=datetime.now(UTC)))
+        assert again.jobs.resume_unfinished() == []
+        with again.db.session() as session:  # its process died (killed): the runner named is gone
+            session.execute(update(Job).where(Job.id == job_id).values(runner=f"{socket.gethostname()}:{_gone()}"))
         assert again.jobs.resume_unfinished() == [job_id]
         again.jobs.wait_idle(timeout=120)
         status = again.jobs.job_status(job_id)

@@ -288,8 +288,12 @@ class Jobs:
         return self.job_status(job_id)
 
     def resume_unfinished(self) -> list[int]:
+        """Queue the jobs left unfinished (a server stopped or killed, a full disk), except those another live
+        process is running (a `photosearch ingest` in a terminal): two runners would do the work twice."""
         with self.db.session() as session:
-            ids = list(session.scalars(select(Job.id).where(_resumable()).order_by(Job.id)))
+            jobs = session.execute(select(Job.id, Job.runner, Job.heartbeat_at).where(_resumable())
+                                   .order_by(Job.id)).all()
+        ids = [job_id for job_id, runner, beat in jobs if not runner_alive(runner, beat)]
         for job_id in ids:
             self.submit(job_id)
         return ids
