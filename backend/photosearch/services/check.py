@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
-from sqlalchemy import select
 
 from photosearch.config import Settings
 from photosearch.services.ingest import PARTIAL, index_drift, publish_files
-from photosearch.services.jobs import UNFINISHED, runner_alive
-from photosearch.storage.models import Job, Photo
 from photosearch.vision.imageio import make_thumbnail
 
 UNPUBLISHED_MAX_AGE_S = 3600  # a .partial file this old belongs to no ingest still running
@@ -28,26 +25,17 @@ if TYPE_CHECKING:  # the Services object is built from this module's siblings
     from photosearch.services import Services
 
 
-def _photo_ids(services: Services) -> set[int]:
-    with services.db.session() as session:
-        return set(session.scalars(select(Photo.id)))
-
-
 def check(services: Services, repair: bool = False) -> dict:
     s = services.settings
     # Files first, then the database: a file listed here was named after its row's commit (see
     # ingest.publish_files), so the photo is in the snapshot below even while other processes ingest.
     files = [f for folder in (s.images_dir, s.thumbs_dir) for f in folder.glob("*.jpg")]
     partial = [f for folder in (s.images_dir, s.thumbs_dir) for f in folder.glob(f"*.jpg{PARTIAL}")]
-    photo_ids, missing_index, extra_index = index_drift(services.index, lambda: _photo_ids(services))
+    photo_ids, missing_index, extra_index = index_drift(services.index, services.ingestor.stored_photo_ids)
     indexed = len(photo_ids) - len(missing_index) + len(extra_index)
-    with services.db.session() as session:
-        jobs = session.execute(select(Job.id, Job.runner, Job.heartbeat_at).where(Job.status.in_(UNFINISHED))
-                               .order_by(Job.id)).all()
     # A job whose runner is alive (a server, a worker, another `ingest`) is in progress, not a problem, and
     # --repair leaves it to its runner; one whose runner was killed, or that no process claims, is unfinished.
-    in_progress = [job_id for job_id, runner, beat in jobs if runner_alive(runner, beat)]
-    unfinished = [job_id for job_id, _, _ in jobs if job_id not in in_progress]
+    in_progress, unfinished = services.jobs.by_runner()
     missing_files = sorted(
         pid for pid in photo_ids
         if not (s.images_dir / f"{pid}.jpg").exists() or not (s.thumbs_dir / f"{pid}.jpg").exists()

@@ -392,18 +392,18 @@ class Ingestor:
             item.status, item.error, item.photo_id = outcome.status, outcome.error, outcome.photo_id
 
     # -- consistency ---------------------------------------------------------------------------------
+    def stored_photo_ids(self, profile_id: int | None = None) -> set[int]:
+        """The ids of the photos in the database (of one profile, or all)."""
+        with self.db.session() as session:
+            stmt = select(Photo.id)
+            if profile_id is not None:
+                stmt = stmt.where(Photo.profile_id == profile_id)
+            return set(session.scalars(stmt))
+
     def repair_index(self, profile_id: int | None = None) -> dict:
         """Make the index hold exactly the database's photos (of one profile, or all), beside other processes
         that may be ingesting (index_drift)."""
-
-        def stored() -> set[int]:
-            with self.db.session() as session:
-                stmt = select(Photo.id)
-                if profile_id is not None:
-                    stmt = stmt.where(Photo.profile_id == profile_id)
-                return set(session.scalars(stmt))
-
-        photo_ids, missing_ids, extra = index_drift(self.index, stored, profile_id)
+        photo_ids, missing_ids, extra = index_drift(self.index, lambda: self.stored_photo_ids(profile_id), profile_id)
         with self.db.session() as session:
             missing = [index_doc(p, p.description) for p in
                        session.scalars(select(Photo).where(Photo.id.in_(missing_ids)).order_by(Photo.id))]

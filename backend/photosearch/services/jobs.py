@@ -52,6 +52,7 @@ from photosearch.storage.models import Job, JobItem
 log = logging.getLogger(__name__)
 
 UNFINISHED = ("queued", "running")
+UNFINISHED_JOBS = Job.status.in_(UNFINISHED)
 # A job stopped by a full disk is "failed" with this message; its pending items stay pending and it is
 # picked up again like an unfinished one (on the next start), so no photo of it is lost.
 DISK_FULL_JOB_ERROR = ("disk full: no space is left for photosearch's data; the job stopped and resumes where "
@@ -290,13 +291,18 @@ class Jobs:
     def resume_unfinished(self) -> list[int]:
         """Queue the jobs left unfinished (a server stopped or killed, a full disk), except those another live
         process is running (a `photosearch ingest` in a terminal): two runners would do the work twice."""
-        with self.db.session() as session:
-            jobs = session.execute(select(Job.id, Job.runner, Job.heartbeat_at).where(_resumable())
-                                   .order_by(Job.id)).all()
-        ids = [job_id for job_id, runner, beat in jobs if not runner_alive(runner, beat)]
+        _, ids = self.by_runner(_resumable())
         for job_id in ids:
             self.submit(job_id)
         return ids
+
+    def by_runner(self, condition=UNFINISHED_JOBS) -> tuple[list[int], list[int]]:  # noqa: ANN001 - SQL
+        """The ids of the jobs meeting `condition` (default: queued or running), split into those a live process
+        runs (`runner_alive`) and those no process runs (never claimed, put down, or their runner was killed)."""
+        with self.db.session() as session:
+            jobs = session.execute(select(Job.id, Job.runner, Job.heartbeat_at).where(condition).order_by(Job.id)).all()
+        alive = [job_id for job_id, runner, beat in jobs if runner_alive(runner, beat)]
+        return alive, [job_id for job_id, _, _ in jobs if job_id not in alive]
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until queued jobs are done (tests, CLI)."""
