@@ -322,6 +322,36 @@ def test_delete_with_undo_single_and_selection(page, server, library) -> None:
     expect(page.get_by_test_id("selection-bar")).to_have_count(0)
 
 
+def test_undo_pressed_before_the_delete_lands_keeps_the_photo(page, server, library) -> None:
+    """On a slow connection Undo can be pressed while the delete is still on its way: the photo must stay."""
+    from playwright.sync_api import expect
+
+    held = []
+
+    def hold_deletes(route) -> None:
+        if route.request.method == "DELETE":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/api/photos/\d+$"), hold_deletes)
+    n = len(library.newest_first)
+    page.goto(f"/?profile={library.profile}&photo={library.ids['clock']}")
+    cards = page.get_by_test_id("timeline-card")
+    expect(cards).to_have_count(n)
+    page.get_by_test_id("photo-view").get_by_test_id("photo-delete").click()
+    toast = page.get_by_test_id("undo-toast")
+    expect(toast).to_contain_text("Deleting 1 photo")
+    expect(toast).to_have_attribute("data-landed", "false")
+    toast.get_by_test_id("undo").click()
+    assert len(held) == 1
+    held[0].continue_()  # the delete lands only now, after Undo was pressed
+    expect(toast).to_have_count(0)
+    page.keyboard.press("Escape")
+    expect(cards).to_have_count(n)
+    assert server.get_json(f"/api/profiles/{library.profile}/photos?limit=1")["total"] == n
+
+
 def test_job_cards(page, server, library, photo_folder: Path) -> None:
     from playwright.sync_api import expect
 

@@ -5,8 +5,14 @@ import { plural } from "../lib/format";
 /** "Deleted 3 photos · Undo", bottom of the screen, for a few seconds after a delete. */
 export function UndoToast({ pending, onUndo, onDismiss }: { pending: PendingUndo; onUndo: () => void; onDismiss: () => void }) {
   return (
-    <div className={pending.error ? "toast toast-error" : "toast"} role="status" aria-live="polite" data-testid="undo-toast">
-      <span>{pending.error ?? `Deleted ${plural(pending.ids.length, "photo")}`}</span>
+    <div
+      className={pending.error ? "toast toast-error" : "toast"}
+      role="status"
+      aria-live="polite"
+      data-testid="undo-toast"
+      data-landed={pending.landed}
+    >
+      <span>{pending.error ?? `${pending.landed ? "Deleted" : "Deleting"} ${plural(pending.ids.length, "photo")}${pending.landed ? "" : "…"}`}</span>
       {!pending.error && (
         <button type="button" className="btn btn-small" data-testid="undo" onClick={onUndo}>
           Undo

@@ -7,6 +7,8 @@ export const UNDO_MS = 8000;
 
 export interface PendingUndo {
   ids: number[];
+  /** True once the server has the delete; until then the notice says "Deleting…". */
+  landed: boolean;
   /** Set when the delete itself failed (the photos are shown again). */
   error: string | null;
 }
@@ -19,6 +21,8 @@ export function useUndoableDelete(profile: string, onChanged: () => void) {
   const [hidden, setHidden] = useState<ReadonlySet<number>>(new Set());
   const [pending, setPending] = useState<PendingUndo | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // The delete request in flight: Undo waits for it, or its late arrival would delete what Undo restored.
+  const inFlight = useRef<Promise<boolean> | null>(null);
   const onChangedRef = useRef(onChanged);
   onChangedRef.current = onChanged;
 
@@ -39,16 +43,23 @@ export function useUndoableDelete(profile: string, onChanged: () => void) {
       if (!ids.length) return;
       clearTimeout(timer.current);
       show(ids, true);
-      setPending({ ids, error: null });
-      try {
-        if (ids.length === 1) await api.deletePhoto(ids[0]);
-        else await api.deletePhotos(profile, ids);
-        onChangedRef.current();
-        timer.current = setTimeout(() => setPending((p) => (p && p.ids === ids ? null : p)), UNDO_MS);
-      } catch (err) {
-        show(ids, false);
-        setPending({ ids, error: `Could not delete: ${errorText(err)}` });
-      }
+      setPending({ ids, landed: false, error: null });
+      const request = (async () => {
+        try {
+          if (ids.length === 1) await api.deletePhoto(ids[0]);
+          else await api.deletePhotos(profile, ids);
+          return true;
+        } catch (err) {
+          show(ids, false);
+          setPending({ ids, landed: false, error: `Could not delete: ${errorText(err)}` });
+          return false;
+        }
+      })();
+      inFlight.current = request;
+      if (!(await request)) return;
+      onChangedRef.current();
+      setPending((p) => (p && p.ids === ids && !p.error ? { ...p, landed: true } : p));
+      timer.current = setTimeout(() => setPending((p) => (p && p.ids === ids ? null : p)), UNDO_MS);
     },
     [profile],
   );
@@ -57,6 +68,8 @@ export function useUndoableDelete(profile: string, onChanged: () => void) {
     const p = pending;
     if (!p || p.error) return;
     clearTimeout(timer.current);
+    // Undo pressed before the delete landed: restore after it, so the restore is the last word.
+    if (!p.landed && inFlight.current && !(await inFlight.current)) return;
     try {
       if (p.ids.length === 1) await api.restorePhoto(p.ids[0]);
       else await api.restorePhotos(profile, p.ids);
@@ -64,7 +77,7 @@ export function useUndoableDelete(profile: string, onChanged: () => void) {
       setPending(null);
       onChangedRef.current();
     } catch (err) {
-      setPending({ ids: p.ids, error: `Could not undo: ${errorText(err)}` });
+      setPending({ ids: p.ids, landed: true, error: `Could not undo: ${errorText(err)}` });
     }
   }, [pending, profile]);
 
