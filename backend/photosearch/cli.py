@@ -36,14 +36,16 @@ from pathlib import Path
 os.environ.setdefault("GOMP_SPINCOUNT", "2000")
 
 import waitress  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from photosearch.api import create_app
 from photosearch.api.processes import listening_socket, run_children, serve_child
 from photosearch.api.serialize import jsonable
 from photosearch.config import Settings
-from photosearch.errors import Conflict, InvalidInput, PhotosearchError
+from photosearch.errors import Conflict, InvalidInput, PhotosearchError, database_damage
 from photosearch.services import Services
+from photosearch.services.backup import backup
 from photosearch.services.check import check
 from photosearch.services.demo import ensure_demo
 from photosearch.services.jobs import JobStatus
@@ -394,6 +396,31 @@ def cmd_check(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    bars: list[tqdm] = []  # made at the first file, so that a refusal prints no empty bar
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, unit="file", desc="backing up", disable=args.json))
+        bars[0].n = done
+        if done == total or done % 200 == 0:
+            bars[0].refresh()
+
+    try:
+        report = backup(_settings(args), Path(args.destination), progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report), indent=1))
+        return
+    print(f"backed up {report.photos} photos to {report.destination}: {report.files_copied} files copied "
+          f"({report.bytes_copied / 1e6:.1f} MB), {report.files_unchanged} already there, "
+          f"{report.files_removed} of purged photos removed")
+    for missing in report.files_missing:
+        print(f"  {missing}: gone from the library while it was copied", file=sys.stderr)
+
+
 # -- models ---------------------------------------------------------------------------------------
 def cmd_caption(args: argparse.Namespace) -> None:
     from photosearch.services.caption_files import CaptionOptions, caption_list
@@ -545,6 +572,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", parents=[common], help="rebuild the full-text index from the database")
     p.set_defaults(func=cmd_reindex)
 
+    p = sub.add_parser("backup", parents=[common], help="copy the library (database and photos) to a folder",
+                       description="Copy the library to DEST consistently, also while photosearch runs; again "
+                                   "into the same folder, only what changed is copied. Open the copy with "
+                                   "--data-dir DEST (README.md, \"Backups\").")
+    p.add_argument("destination", metavar="DEST", help="a new or empty folder, or an earlier backup")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.set_defaults(func=cmd_backup)
+
     p = sub.add_parser("check", parents=[common], help="verify that database, index and files agree")
     p.add_argument("--repair", action="store_true", help="fix what is found")
     p.set_defaults(func=cmd_check)
@@ -607,11 +642,23 @@ def main(argv: list[str] | None = None) -> None:
     except PhotosearchError as exc:
         print(f"photosearch: {exc.message}", file=sys.stderr)
         raise SystemExit(2) from None
+    except Exception as exc:
+        damaged = database_damage(exc, _database_file(args))
+        if damaged is None:
+            raise
+        print(f"photosearch: {damaged.message}", file=sys.stderr)
+        raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     except BrokenPipeError:  # `photosearch search ... | head`: the reader has what it wanted
         _quiet_stdout()
         raise SystemExit(141) from None  # 128 + SIGPIPE, what a shell tool killed by the closed pipe reports
+
+
+def _database_file(args: argparse.Namespace) -> str | None:
+    """The SQLite file the command used, to name in an error (None for another database)."""
+    url = make_url(Settings.from_env(getattr(args, "data_dir", None)).database)
+    return url.database if url.get_backend_name() == "sqlite" else None
 
 
 def _quiet_stdout() -> None:

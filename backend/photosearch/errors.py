@@ -5,6 +5,7 @@ Anything else is a bug and is logged, never shown to a client.
 """
 
 import errno
+from collections.abc import Iterator
 
 
 class PhotosearchError(Exception):
@@ -73,18 +74,52 @@ class DiskFull(PhotosearchError):
         super().__init__(message)
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    """Whether `exc` (or what it wraps) means "no space left": ENOSPC/EDQUOT from the OS, SQLITE_FULL from
-    SQLite ("database or disk is full", also under SQLAlchemy's OperationalError)."""
+class DatabaseDamaged(PhotosearchError):
+    """SQLite finds the database file malformed, or no database at all (a disk fault, a copy cut short, another
+    file put in its place). photosearch never rewrites such a file: the person restores a backup or recovers it."""
+
+    status = 500
+
+    def __init__(self, detail: str, where: str | None = None) -> None:
+        name = f"the database {where}" if where else "the database"
+        super().__init__(f"{name} is damaged: {detail}. photosearch has not changed it. Restore your last "
+                         "`photosearch backup` (README.md, \"Backups\")")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it wraps: SQLAlchemy's `orig`, then `__cause__` / `__context__`, each once."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        yield current
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) means "no space left": ENOSPC/EDQUOT from the OS, SQLITE_FULL from
+    SQLite ("database or disk is full", also under SQLAlchemy's OperationalError)."""
+    for current in _causes(exc):
         if isinstance(current, DiskFull):
             return True
         if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
         if "database or disk is full" in str(current) or "No space left on device" in str(current):
             return True
-        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
     return False
+
+
+# What SQLite says of a file it cannot read as a database (SQLITE_CORRUPT, SQLITE_NOTADB), in plain words.
+DAMAGE_SIGNS = {"database disk image is malformed": "SQLite finds it malformed",
+                "is not a database": "it is not an SQLite database"}
+
+
+def database_damage(exc: BaseException, where: str | None = None) -> DatabaseDamaged | None:
+    """The DatabaseDamaged error `exc` (or what it wraps) means, or None when it means something else."""
+    for current in _causes(exc):
+        if isinstance(current, DatabaseDamaged):
+            return current
+        sign = next((sign for sign in DAMAGE_SIGNS if sign in str(current)), None)
+        if sign:
+            return DatabaseDamaged(DAMAGE_SIGNS[sign], where)
+    return None

@@ -20,7 +20,7 @@ from photosearch.api.guard import check_request
 from photosearch.api.http import EXTENSION
 from photosearch.api.serialize import jsonable
 from photosearch.config import Settings
-from photosearch.errors import DiskFull, PhotosearchError, is_disk_full
+from photosearch.errors import DiskFull, PhotosearchError, database_damage, is_disk_full
 from photosearch.services import Services
 from photosearch.units import megabytes
 
@@ -70,6 +70,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             log.error("disk full on %s %s: %s", request.method, request.path, exc)
             full = DiskFull()
             return jsonify(error=full.message, status=full.status), full.status
+        damaged = database_damage(exc)
+        if damaged is not None:  # not a bug either: the file under us is broken, and we must not touch it
+            log.error("%s on %s %s", damaged.message, request.method, request.path)
+            return jsonify(error=damaged.message, status=damaged.status), damaged.status
         log.exception("unexpected error on %s %s", request.method, request.path)
         return jsonify(error="something went wrong on the server; it has been logged", status=500), 500
 
