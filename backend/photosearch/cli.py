@@ -210,9 +210,11 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     status = _run_job_with_bar(services, job_id, f"indexing {args.name}", args.quiet)
     for failure in status.failures:
         print(f"  {failure.source}: {failure.error}", file=sys.stderr)
-    print(f"{status.status}: {status.done} photos indexed, {status.failed} failed, "
+    # As the web app's job card: a job that stored nothing because every photo failed has failed.
+    outcome = "failed" if status.status == "done" and status.failed and not status.done else status.status
+    print(f"{outcome}: {status.done} photos indexed, {status.failed} failed, "
           f"{status.skipped} skipped" + (f" ({status.error})" if status.error else ""))
-    if status.status == "failed":
+    if outcome == "failed":
         raise SystemExit(1)
 
 
@@ -642,17 +644,17 @@ def main(argv: list[str] | None = None) -> None:
     except PhotosearchError as exc:
         print(f"photosearch: {exc.message}", file=sys.stderr)
         raise SystemExit(2) from None
-    except Exception as exc:
-        damaged = database_damage(exc, _database_file(args))
-        if damaged is None:
-            raise
-        print(f"photosearch: {damaged.message}", file=sys.stderr)
-        raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     except BrokenPipeError:  # `photosearch search ... | head`: the reader has what it wanted
         _quiet_stdout()
         raise SystemExit(141) from None  # 128 + SIGPIPE, what a shell tool killed by the closed pipe reports
+    except Exception as exc:  # last: the clauses above catch some Exceptions themselves
+        damaged = database_damage(exc, _database_file(args))
+        if damaged is None:
+            raise
+        print(f"photosearch: {damaged.message}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _database_file(args: argparse.Namespace) -> str | None:

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BACKEND = Path(__file__).resolve().parents[2] / "backend"
 
 
@@ -107,3 +109,18 @@ def test_a_profile_named_as_a_person_names_it(tmp_path: Path, make_photos) -> No
     found = _run(["search", "Été à Paris", "photo", "--json", "--data-dir", str(data)], capture_output=True, text=True)
     assert found.returncode == 0, found.stderr[-2000:]
     assert json.loads(found.stdout)["total"] == 2
+
+
+def test_an_ingest_where_every_photo_failed_has_failed(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """As the web app's job card says "Failed" for such a job, the command says so and exits 1: a script
+    checking `$?` learns that nothing was stored."""
+    from photosearch import cli
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (album / name).write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG" * 10)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["ingest", "p", "--folder", str(album), "--data-dir", str(tmp_path / "data"), "--quiet"])
+    assert exit_.value.code == 1
+    assert capsys.readouterr().out.startswith("failed: 0 photos indexed, 2 failed")

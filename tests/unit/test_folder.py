@@ -9,7 +9,8 @@ import pytest
 
 from photosearch.config import Settings
 from photosearch.errors import Forbidden, ImageError, InvalidInput, NotFound, TooLarge
-from photosearch.sources.folder import folder_photos
+from photosearch.sources.base import ListContext
+from photosearch.sources.folder import FolderSource, folder_photos
 
 
 @pytest.fixture
@@ -90,6 +91,22 @@ def test_symlinked_file_pointing_outside_fails_on_read(tree):
     with pytest.raises(Forbidden, match="outside the folders"):
         photos["zz_secret.jpg"].read()
     assert photos["zz_inside.jpg"].read() == b"bytes of a.jpg"
+
+
+def test_on_the_command_line_a_linked_file_may_point_anywhere(tree):
+    """A folder of links into an archive, named at the command line by a person who can read the archive: the
+    links are followed. The same folder through the API (from_json) still may not read outside the roots."""
+    (tree["photos"] / "zz_archive.jpg").symlink_to(tree["outside"] / "secret.jpg")
+    source = FolderSource()
+    context = ListContext(settings=settings(tree["root"]), fetch=lambda url: b"")
+    from_cli = source.from_cli(str(tree["photos"]), {}, context.settings)
+    photos = {Path(p.source).name: p for p in source.photos(from_cli, context)}
+    assert photos["zz_archive.jpg"].read() == b"secret"
+
+    from_api = source.from_json(str(tree["photos"]), {}, context.settings)
+    photos = {Path(p.source).name: p for p in source.photos(from_api, context)}
+    with pytest.raises(Forbidden, match="outside the folders"):
+        photos["zz_archive.jpg"].read()
 
 
 def test_file_swapped_for_a_link_after_listing_is_refused(tree):

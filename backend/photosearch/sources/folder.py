@@ -9,7 +9,9 @@ each file is checked again when it is read, because the disk may change in betwe
 What is listed: files ending in .jpg .jpeg .png .webp .gif .bmp .tif .tiff .heic .heif .avif (any case), recursively,
 sorted by their path below the folder. Hidden files and folders (names starting with ".", such as
 `.thumbnails` or macOS `._IMG_0001.jpg` shadows) are skipped. Symlinked *files* are listed and must point
-inside the roots; symlinked *folders* are not descended into (no cycles, no surprises). Nothing is read
+inside the roots; symlinked *folders* are not descended into (no cycles, no surprises). On the command line
+the person names the folder themselves and can read whatever its links point to, so there a linked file may
+point anywhere (a folder of links into an archive is a common way to pick photos). Nothing is read
 while listing: `read()` opens the file later, refuses anything that is not a regular file (a FIFO named
 `x.jpg` would otherwise block forever) and files over `max_image_bytes`, with a reason per photo.
 """
@@ -52,8 +54,9 @@ def folder_path(folder: Path | str) -> Path:
         raise InvalidInput(f"the folder path starts with ~{user}, but there is no user {user!r}") from None
 
 
-def folder_photos(folder: Path | str, settings: Settings) -> list[SourcePhoto]:
-    """Every image file below `folder`, as lazy photos. Raises Forbidden, NotFound or InvalidInput."""
+def folder_photos(folder: Path | str, settings: Settings, links_anywhere: bool = False) -> list[SourcePhoto]:
+    """Every image file below `folder`, as lazy photos. Raises Forbidden, NotFound or InvalidInput.
+    links_anywhere: a linked file may point outside the roots (the command line's own folders)."""
     roots = _roots(settings)
     requested = folder_path(folder)
     try:
@@ -74,7 +77,7 @@ def folder_photos(folder: Path | str, settings: Settings) -> list[SourcePhoto]:
     if not is_dir:
         raise InvalidInput(f"not a folder: {requested}")
 
-    read = partial(_read_file, roots=roots, max_bytes=settings.max_image_bytes)
+    read = partial(_read_file, roots=None if links_anywhere else roots, max_bytes=settings.max_image_bytes)
     return [
         SourcePhoto(source=shown_path(path), kind="file", read=partial(read, path))
         for path in sorted(_walk(resolved), key=lambda p: p.relative_to(resolved).as_posix())
@@ -121,16 +124,17 @@ def _walk(top: Path) -> list[Path]:
     return found
 
 
-def _read_file(path: Path, *, roots: list[Path], max_bytes: int) -> bytes:
-    """The file's bytes, after checking again where it really is and how big it is."""
+def _read_file(path: Path, *, roots: list[Path] | None, max_bytes: int) -> bytes:
+    """The file's bytes, after checking again where it really is (unless `roots` is None) and how big it is."""
     try:
         real = path.resolve(strict=True)
     except FileNotFoundError:
         raise NotFound(f"the file is gone: {shown_path(path)}") from None
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         raise ImageError(f"could not read {_name(path)}: {getattr(exc, 'strerror', None) or exc}") from None
-    if not _inside(real, roots):
-        raise Forbidden(f"{_name(path)} is a link to {shown_path(real)}, outside the folders photosearch may read")
+    if roots is not None and not _inside(real, roots):
+        raise Forbidden(f"{_name(path)} is a link to {shown_path(real)}, outside the folders photosearch may read "
+                        "(PHOTOSEARCH_FOLDER_ROOTS)")
     try:
         # O_NOFOLLOW: the checked path can't be swapped for a symlink; O_NONBLOCK: a FIFO can't hang us
         fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -168,12 +172,13 @@ class FolderSource(Source, kind="folder", rank=20):
             folder = folder_path(value).resolve()
         except (OSError, RuntimeError, ValueError) as exc:
             raise InvalidInput(f"the folder {value[:200]} can't be used: {exc}") from None
-        spec = {"folder": str(folder), "root": str(folder)}
+        spec = {"folder": str(folder), "root": str(folder), "links_anywhere": True}
         folder_photos(folder, _with_root(settings, spec))
         return spec
 
     def photos(self, spec: dict, context: ListContext) -> list[SourcePhoto]:
-        return folder_photos(Path(spec["folder"]), _with_root(context.settings, spec))
+        return folder_photos(Path(spec["folder"]), _with_root(context.settings, spec),
+                             links_anywhere=bool(spec.get("links_anywhere")))
 
     def title(self, spec: dict) -> str:
         return f"folder {shown_path(spec['folder'])}"
