@@ -212,10 +212,19 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         print(f"  {failure.source}: {failure.error}", file=sys.stderr)
     # As the web app's job card: a job that stored nothing because every photo failed has failed.
     outcome = "failed" if status.status == "done" and status.failed and not status.done else status.status
-    print(f"{outcome}: {status.done} photos indexed, {status.failed} failed, "
+    print(f"{outcome}: {status.done} photos indexed{_already(status)}, {status.failed} failed, "
           f"{status.skipped} skipped" + (f" ({status.error})" if status.error else ""))
     if outcome == "failed":
         raise SystemExit(1)
+
+
+def _already(status: JobStatus) -> str:
+    """" (40000 of them already in the collection)": photos found stored, by their content, count as indexed."""
+    if not status.already:
+        return ""
+    if status.already == status.done:
+        return " (all already in the collection)"
+    return f" ({status.already} of them already in the collection)"
 
 
 def _run_job_with_bar(services: Services, job_id: int, desc: str, quiet: bool) -> JobStatus:

@@ -99,11 +99,13 @@ def test_a_profile_named_as_a_person_names_it(tmp_path: Path, make_photos) -> No
     profile named 'Été à Paris'", and again on every later run."""
     data = tmp_path / "data"
     make_photos(tmp_path / "album", 2)
-    for _ in range(2):
+    for again in (False, True):
         ingest = _run(["ingest", "Été à Paris", "--folder", str(tmp_path / "album"), "--quiet", "--data-dir",
                        str(data)], capture_output=True, text=True)
         assert ingest.returncode == 0, ingest.stderr[-2000:]
         assert ingest.stdout.startswith("done: 2 photos indexed"), ingest.stdout
+        # the second run stored nothing new, and says so
+        assert ("(all already in the collection)" in ingest.stdout) == again, ingest.stdout
     listed = _run(["profile", "list", "--data-dir", str(data)], capture_output=True, text=True)
     assert listed.stdout == "Ete-a-Paris\t2 photos\tÉté à Paris\n", listed.stdout
     found = _run(["search", "Été à Paris", "photo", "--json", "--data-dir", str(data)], capture_output=True, text=True)
