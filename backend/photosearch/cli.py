@@ -210,11 +210,9 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     status = _run_job_with_bar(services, job_id, f"indexing {args.name}", args.quiet)
     for failure in status.failures:
         print(f"  {failure.source}: {failure.error}", file=sys.stderr)
-    # As the web app's job card: a job that stored nothing because every photo failed has failed.
-    outcome = "failed" if status.status == "done" and status.failed and not status.done else status.status
-    print(f"{outcome}: {status.done} photos indexed{_already(status)}, {status.failed} failed, "
+    print(f"{status.outcome}: {status.done} photos indexed{_already(status)}, {status.failed} failed, "
           f"{status.skipped} skipped" + (f" ({status.error})" if status.error else ""))
-    if outcome == "failed":
+    if status.outcome == "failed":
         raise SystemExit(1)
 
 
@@ -290,7 +288,7 @@ def cmd_jobs(args: argparse.Namespace) -> None:
     profile_id = services.library.profile_id(args.profile) if args.profile else None
     for job_id in services.jobs.job_ids(profile_id, limit=args.limit):
         s = services.jobs.job_status(job_id)
-        print(f"{s.id}\t{s.status}\t{s.profile}\t{s.processed}/{s.total}\t{s.title}")
+        print(f"{s.id}\t{s.outcome}\t{s.profile}\t{s.processed}/{s.total}\t{s.title}")
 
 
 # -- search ---------------------------------------------------------------------------------------

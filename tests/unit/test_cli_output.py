@@ -126,3 +126,5 @@ def test_an_ingest_where_every_photo_failed_has_failed(tmp_path: Path, capsys) -
         cli.main(["ingest", "p", "--folder", str(album), "--data-dir", str(tmp_path / "data"), "--quiet"])
     assert exit_.value.code == 1
     assert capsys.readouterr().out.startswith("failed: 0 photos indexed, 2 failed")
+    cli.main(["jobs", "--data-dir", str(tmp_path / "data")])  # and the job list words it the same way
+    assert capsys.readouterr().out.split("\t")[1:4] == ["failed", "p", "2/2"]

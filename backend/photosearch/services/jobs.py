@@ -123,6 +123,14 @@ class JobStatus:
     def processed(self) -> int:
         return self.done + self.failed + self.skipped
 
+    @property
+    def outcome(self) -> str:
+        """The status as the web app's job card words it (frontend/src/lib/format.ts, jobOutcome): a job that
+        finished with every photo failed has "failed", one with some failed is "partial"."""
+        if self.status == "done" and self.failed:
+            return "partial" if self.done else "failed"
+        return self.status
+
 
 Progress = Callable[[JobStatus], None]
 T = TypeVar("T")
