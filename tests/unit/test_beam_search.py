@@ -295,6 +295,23 @@ def test_no_word_twice_in_a_row(word_map: WordMap) -> None:
         assert all(x != y for x, y in zip(cap.words, cap.words[1:], strict=False)), cap.words
 
 
+def test_no_word_on_both_sides_of_and() -> None:
+    """A decoder that loves 'w00 and w00' ("a brown and brown dog") says another word after "and"."""
+    word_map = WordMap.build([["w00", "and", "w01"]] * 6)
+    vocab, ids = len(word_map), word_map.word_to_id
+    table = torch.full((vocab, vocab), -4.0)
+    table[:, word_map.end] = -5.0
+    table[word_map.start, ids["w00"]] = 3.0
+    table[ids["w00"], ids["and"]] = 3.0
+    table[ids["and"], ids["w00"]] = 3.0
+    table[ids["and"], ids["w01"]] = 1.0
+    decoder, grid = MarkovDecoder(table), torch.zeros(1, 3, 4)
+    unruled = beam_search(decoder, grid, word_map, beam_size=2, max_len=4, no_repeat_ngram=0)
+    assert unruled[0][0].words[:3] == ["w00", "and", "w00"]  # the construction
+    for cap in beam_search(decoder, grid, word_map, beam_size=2, max_len=4)[0]:
+        assert cap.words[:3] == ["w00", "and", "w01"], cap.words
+
+
 def test_constraints_put_the_word_in_every_caption(decoder: DecoderWithAttention, grids: torch.Tensor,
                                                    word_map: WordMap) -> None:
     """Each photo's required words appear in all its captions; a photo without constraints is unchanged."""
