@@ -66,12 +66,21 @@ def test_reasons_in_plain_words() -> None:
                   label_meaning=None)
     assert out == [{"text": "“dog”, “beach” in the description", "kind": "caption"},
                    {"text": "looks like your words", "kind": "semantic"}]
+    # words only the captioner's other sentences say (an unsure caption among them) are not "the description"
+    out = reasons("a person on a bench", {"caption": {"bench"}, "alternatives": {"person", "bench"}}, [], "", [],
+                  semantic=0.2, label_meaning=None)
+    assert out == [{"text": "“bench” in the description", "kind": "caption"},
+                   {"text": "“person” in the captioner's other sentences", "kind": "caption"}]
     out = reasons("paris", {"hashtags": {"paris"}}, [], "", ["paris"], semantic=None, label_meaning=None)
     assert out == [{"text": "#paris in the poster's text", "kind": "text"}]
     out = reasons("a large bird", {}, [{"label": "crane", "score": 0.62}], "", [], semantic=0.2,
                   label_meaning=("bird", "crane", 0.62))
     assert out == [{"text": "looks like a bird (crane, 62 %)", "kind": "label"}]
-    assert reasons("x", {}, [], "", [], None, None)[0]["kind"] == "semantic"
+    assert reasons("x", {}, [], "", [], None, None) == [
+        {"text": "a loose match: nothing more similar in this collection", "kind": "semantic"}]
+    # a match that no single signal explains is not called loose
+    assert reasons("fog", {}, [], "", [], 0.4, None, strong=True) == [
+        {"text": "close to your words overall", "kind": "semantic"}]
 
 
 def test_label_meaning_weights_labels_by_probability() -> None:

@@ -74,7 +74,7 @@ def services(tmp_path) -> Services:
     return Services.create(settings, describer=lambda: None)
 
 
-def _add_photo(services, profile_id, caption, image_vec, text_vec) -> int:
+def _add_photo(services, profile_id, caption, image_vec, text_vec, confidence=None, grounded=None) -> int:
     with services.db.session() as session:
         photo = Photo(profile_id=profile_id, source=f"test:{caption}", kind="upload", content_hash=caption[:64])
         photo.description = Description(
@@ -84,6 +84,8 @@ def _add_photo(services, profile_id, caption, image_vec, text_vec) -> int:
             model="test",
             image_vector=np.asarray(image_vec, np.float32).tobytes(),
             text_vector=np.asarray(text_vec, np.float32).tobytes(),
+            caption_confidence=confidence,
+            grounded_caption=grounded,
         )
         session.add(photo)
         session.flush()
@@ -116,6 +118,32 @@ def test_weighted_fusion_is_deterministic_and_explained(services):
     assert [r["photo"].id for r in services.searcher.search("p", "dog")["results"]] == [a, b]
     tie = services.searcher.search("p", "zebra")  # no text hit: ties break by photo id
     assert [r["photo"].id for r in tie["results"]] == [a, b]
+
+
+def test_a_word_only_an_unsure_caption_says_makes_no_match(services):
+    """The card of a photo whose caption is unsure shows the labels' sentence ("Possibly a daisy or a fungus.");
+    search takes that as what the photo says. Its hidden caption's "person" no longer makes it a match for
+    "person" nor is given as "in the description", while "daisy" now is; a sure caption still counts."""
+    services.library.create_profile("p")
+    with services.db.session() as session:
+        profile_id = session.query(Profile.id).scalar()
+    flower = _add_photo(services, profile_id, "a person in a red jacket", [0, 1], [0, 1], confidence=0.1,
+                        grounded="Possibly a daisy or a fungus.")
+    man = _add_photo(services, profile_id, "a person on a bench", [0, 1], [0, 1], confidence=0.8,
+                     grounded="A photo of a bench.")
+
+    class Models:  # a query vector orthogonal to both photos: only the words can make a match
+        text_embedder = type("E", (), {"embed": staticmethod(lambda texts: np.array([[1.0, 0.0]], np.float32))})()
+        retrieval = type("R", (), {"text_vectors": staticmethod(lambda q: q)})()
+
+    services.searcher._models = lambda: Models()
+    found = {r["photo"].id: r for r in services.searcher.search("p", "person")["results"]}
+    assert found[man]["strong"] and not found[flower]["strong"]
+    assert [r["text"] for r in found[flower]["reasons"]] == ["“person” in the captioner's other sentences"]
+    assert [r["text"] for r in found[man]["reasons"]] == ["“person” in the description"]
+    daisy = {r["photo"].id: r for r in services.searcher.search("p", "daisy")["results"]}
+    assert daisy[flower]["strong"] and daisy[flower]["reasons"][0]["text"] == "“daisy” in the description"
+    assert not services.searcher.search("p", "possibly")["matches"]  # the sentence's frame is not indexed
 
 
 @pytest.mark.parametrize("query", ["", "   ", None, "x" * 501])

@@ -49,6 +49,7 @@ from photosearch.storage.db import Database
 from photosearch.storage.index import IndexDoc, PhotoIndex
 from photosearch.storage.models import Description, JobItem, Photo
 from photosearch.units import megabytes
+from photosearch.vision.captioner.grounding import grounded_nouns, shown_text
 from photosearch.vision.imageio import decode_image, make_thumbnail, model_input, normalised_jpeg
 from photosearch.vision.labels import search_terms
 from photosearch.vision.photo_metadata import PhotoMetadata, read_photo_metadata
@@ -146,12 +147,23 @@ def _first_of_each(ready: list[_Ready]) -> dict[str, _Ready]:
 
 
 def index_doc(photo: Photo, description: Description | None) -> IndexDoc:
-    """The full-text document of a stored photo."""
+    """The full-text document of a stored photo. Its caption field holds the sentence the photo's card shows:
+    where the caption is unsure and the card shows the labels' sentence (grounding.shown_text), that sentence's
+    nouns, and the caption joins the captioner's other sentences. So a word only the hidden caption says ("a
+    person in a red jacket" of a flower) neither makes the photo a match for that word nor is given as the reason."""
+    caption, others = "", []
+    if description is not None:
+        caption = description.caption or ""
+        others = [a["text"] for a in description.alternatives or []]
+        if shown_text(caption, description.caption_confidence, description.grounded_caption) == "grounded":
+            caption = grounded_nouns(description.grounded_caption or "")
+        else:
+            others = others[1:]  # the first is the caption itself
     return IndexDoc(
         photo_id=photo.id,
         profile_id=photo.profile_id,
-        caption=(description.caption or "") if description else "",
-        alternatives=[a["text"] for a in (description.alternatives or [])[1:]] if description else [],
+        caption=caption,
+        alternatives=others,
         # Class names plus their plain nouns and categories (cat, bird, animal, food): vision/labels.py.
         labels=search_terms(description.labels or []) if description else [],
         poster=photo.poster_caption or "",

@@ -85,11 +85,12 @@ def _percent(p: float) -> str:
 
 
 def reasons(query: str, matched: dict[str, set[str]], labels: list[dict], poster: str, hashtags: list[str],
-            semantic: float | None, label_meaning: tuple[str, str, float] | None) -> list[dict]:
+            semantic: float | None, label_meaning: tuple[str, str, float] | None, strong: bool = False) -> list[dict]:
     """Plain-word reasons for one result, strongest evidence first.
 
     `matched`: index field -> the query stems it matched (caption, alternatives, labels, poster, hashtags);
-    `label_meaning`: (class word, label name, label probability) when the query's meaning met a sure label.
+    `label_meaning`: (class word, label name, label probability) when the query's meaning met a sure label;
+    `strong`: whether the result is a match (its scores together passed the cut-off).
     """
     out: list[dict] = []
     query_words = list(dict.fromkeys(words(query)))
@@ -110,10 +111,16 @@ def reasons(query: str, matched: dict[str, set[str]], labels: list[dict], poster
                 top = labels[0]
                 out.append({"text": f"{', '.join(hit)} (label {top['label']}, {_percent(top['score'])})",
                             "kind": "label"})
-    caption_words = typed(matched.get("caption", set()) | matched.get("alternatives", set()))
+    # The caption field holds the sentence the card shows (ingest.index_doc); the captioner's other sentences,
+    # an unsure caption among them, are only in the photo's view: say which.
+    caption_words = typed(matched.get("caption", set()))
     if caption_words:
         quoted = ", ".join(f"“{w}”" for w in caption_words)
         out.append({"text": f"{quoted} in the description", "kind": "caption"})
+    other_words = [w for w in typed(matched.get("alternatives", set())) if w not in caption_words]
+    if other_words:
+        quoted = ", ".join(f"“{w}”" for w in other_words)
+        out.append({"text": f"{quoted} in the captioner's other sentences", "kind": "caption"})
     poster_words = typed(matched.get("poster", set()))
     tags = [t for t in hashtags if t.lower() in matched.get("hashtags", set())]
     if poster_words or tags:
@@ -124,6 +131,8 @@ def reasons(query: str, matched: dict[str, set[str]], labels: list[dict], poster
         out.append({"text": f"looks like {_article(word)} {word} ({label}, {_percent(prob)})", "kind": "label"})
     if semantic is not None and semantic >= LOOKS_LIKE:
         out.append({"text": "looks like your words", "kind": "semantic"})
+    if not out and strong:  # no one signal is sure, but together they pass the cut-off
+        out.append({"text": "close to your words overall", "kind": "semantic"})
     if not out:
         out.append({"text": "a loose match: nothing more similar in this collection", "kind": "semantic"})
     return out

@@ -456,12 +456,12 @@ class Searcher:
                     "scores": scores,
                     "matched": list(dict.fromkeys(w.lower() for w in words)),
                     "matched_in": sorted({FIELD_ORIGIN[f] for f in matched}),
-                    "highlight": highlight_segments(doc.caption,
+                    "highlight": highlight_segments(d.caption or "" if d else "",  # the caption, shown or not
                                                     matched.get("caption", set()) | matched.get("alternatives", set())),
                     "strong": bool(is_match[i]),
                     "reasons": reasons(query, matched, labels, photo.poster_caption or "",
                                        list(photo.hashtags or []), scores["semantic"],
-                                       self._label_reason(query, labels, word_sims)),
+                                       self._label_reason(query, labels, word_sims), strong=bool(is_match[i])),
                 })
         return results
 

@@ -53,8 +53,9 @@ K1 = 1.2
 READ_CHUNK = 5000  # photos per database read while loading
 COMPACT_DEAD_SHARE = 0.5  # rebuild the arrays once half the rows are dead
 # Snapshots (storage/snapshots.py): the version changes with the layout below or with what `field_tokens` makes of
-# a text (storage/index.py's analyzer).
-SNAPSHOT_VERSION = 1
+# a text (storage/index.py's analyzer), or with what services/ingest.py's `index_doc` puts in a field (2: the
+# caption field holds the sentence the card shows).
+SNAPSHOT_VERSION = 2
 
 Leaf = tuple[str, str, float]  # (field, term, boost)
 
@@ -231,7 +232,8 @@ class Postings:
 
 # What a photo's index document is made of: only these columns are read (not the attention maps or vectors).
 TEXT_COLUMNS = (Photo.id, Photo.profile_id, Photo.deleted_at, Photo.poster_caption, Photo.hashtags, Photo.taken_at,
-                Photo.created_at, Description.caption, Description.alternatives, Description.labels)
+                Photo.created_at, Description.caption, Description.alternatives, Description.labels,
+                Description.caption_confidence, Description.grounded_caption)  # which sentence the card shows
 
 
 def _text_rows(where: object) -> Select:

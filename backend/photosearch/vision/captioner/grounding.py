@@ -27,6 +27,7 @@ The thresholds were chosen on the Flickr8k dev split and the real-photo set (doc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -160,6 +161,16 @@ def with_article(noun: str) -> str:
     if noun.endswith("s") and not noun.endswith(("ss", "us", "is", "os")):
         return noun  # sunglasses, trunks: no article
     return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
+# The frames grounded_sentence puts around its nouns; `grounded_nouns` takes them off again.
+_FRAME = re.compile(r"^(?:A photo of|Possibly)\s+|\.$")
+
+
+def grounded_nouns(sentence: str) -> str:
+    """A grounded sentence without its frame, for the full-text index: "Possibly a daisy or a fungus." -> "a
+    daisy or a fungus" (the index drops "a" and "or"; "photo" and "possibly" would match every such photo)."""
+    return _FRAME.sub("", sentence.strip())
 
 
 def grounded_sentence(masses: list[NounMass]) -> str:
