@@ -406,6 +406,8 @@ def cmd_check(args: argparse.Namespace) -> None:
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
+    if not args.destination.strip():  # Path("") would be the current folder
+        raise InvalidInput("say where to back up to: photosearch backup DEST")
     bars: list[tqdm] = []  # made at the first file, so that a refusal prints no empty bar
 
     def progress(done: int, total: int) -> None:

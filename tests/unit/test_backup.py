@@ -115,6 +115,9 @@ def test_a_backup_goes_to_a_folder_of_its_own(stocked: Services, tmp_path: Path)
     assert (tmp_path / "documents" / "letter.txt").exists()
     with pytest.raises(NotFound, match="nothing to back up"):
         backup(make_settings(tmp_path / "elsewhere"), tmp_path / "backup")
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(InvalidInput, match="can't make the backup folder"):
+        backup(stocked.settings, tmp_path / "a-file" / "backup")
 
 
 def test_backup_from_the_command_line(stocked: Services, tmp_path: Path) -> None:

@@ -66,7 +66,8 @@ def backup(settings: Settings, destination: Path,
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull(f"disk full: no space left in {dest} for the backup; the previous backup there, if "
                            "any, is still whole") from exc
-        raise
+        raise InvalidInput(f"the backup stopped: {_why(exc)}; the previous backup there, if any, is still "
+                           "whole") from exc
     finally:
         (dest / f"{DATABASE}{PARTIAL}").unlink(missing_ok=True)
     report.files_removed = _remove_purged(dest, set(ids))
@@ -97,9 +98,17 @@ def _destination(settings: Settings, destination: Path) -> Path:
         raise InvalidInput(f"{dest} is not empty and holds no photosearch backup: choose a new or empty folder")
     if dest.exists() and not dest.is_dir():
         raise InvalidInput(f"{dest} is a file: choose a folder")
-    for folder in FOLDERS:
-        (dest / folder).mkdir(parents=True, exist_ok=True)
+    try:
+        for folder in FOLDERS:
+            (dest / folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"can't make the backup folder {dest}: {_why(exc)}") from exc
     return dest
+
+
+def _why(exc: OSError) -> str:
+    """"Permission denied: /media/usb/x" from an OSError, without Python's "[Errno 13]"."""
+    return f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc.strerror or exc)
 
 
 def _snapshot(source: Path, target: Path) -> list[int]:
