@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_settings
+from photosearch.config import Settings
 from photosearch.errors import DatabaseDamaged, InvalidInput, NotFound
 from photosearch.services import Services
 from photosearch.services.backup import backup
@@ -36,7 +36,7 @@ def stocked(services: Services, make_photos, tmp_path: Path) -> Services:  # noq
 
 
 def _open(data_dir: Path, describer) -> Services:  # noqa: ANN001
-    return Services.create(make_settings(data_dir.parent, data_dir=data_dir), describer=lambda: describer)
+    return Services.create(Settings(data_dir=data_dir, demo=False), describer=lambda: describer)
 
 
 def _files(folder: Path) -> list[str]:
@@ -114,7 +114,7 @@ def test_a_backup_goes_to_a_folder_of_its_own(stocked: Services, tmp_path: Path)
         backup(stocked.settings, tmp_path / "documents")
     assert (tmp_path / "documents" / "letter.txt").exists()
     with pytest.raises(NotFound, match="nothing to back up"):
-        backup(make_settings(tmp_path / "elsewhere"), tmp_path / "backup")
+        backup(Settings(data_dir=tmp_path / "elsewhere"), tmp_path / "backup")
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(InvalidInput, match="can't make the backup folder"):
         backup(stocked.settings, tmp_path / "a-file" / "backup")
