@@ -115,6 +115,10 @@ def test_a_backup_goes_to_a_folder_of_its_own(stocked: Services, tmp_path: Path)
     assert (tmp_path / "documents" / "letter.txt").exists()
     with pytest.raises(NotFound, match="nothing to back up"):
         backup(Settings(data_dir=tmp_path / "elsewhere"), tmp_path / "backup")
+    backup(stocked.settings, tmp_path / "opened")  # a backup someone has open (or had, when it was killed)
+    (tmp_path / "opened" / "photosearch.db-wal").write_bytes(b"frames of the old copy")
+    with pytest.raises(InvalidInput, match="is open in photosearch"):
+        backup(stocked.settings, tmp_path / "opened")
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(InvalidInput, match="can't make the backup folder"):
         backup(stocked.settings, tmp_path / "a-file" / "backup")

@@ -98,6 +98,11 @@ def _destination(settings: Settings, destination: Path) -> Path:
         raise InvalidInput(f"{dest} is not empty and holds no photosearch backup: choose a new or empty folder")
     if dest.exists() and not dest.is_dir():
         raise InvalidInput(f"{dest} is a file: choose a folder")
+    log = dest / f"{DATABASE}-wal"
+    if log.is_file() and log.stat().st_size:  # SQLite would replay it onto the new copy and damage it
+        raise InvalidInput(f"the backup in {dest} is open in photosearch, or was when photosearch stopped "
+                           f"({log.name} is there): close it, or run `photosearch check --data-dir {dest}` once, "
+                           "then back up again")
     try:
         for folder in FOLDERS:
             (dest / folder).mkdir(parents=True, exist_ok=True)
