@@ -119,6 +119,9 @@ def test_a_backup_goes_to_a_folder_of_its_own(stocked: Services, tmp_path: Path)
     (tmp_path / "opened" / "photosearch.db-wal").write_bytes(b"frames of the old copy")
     with pytest.raises(InvalidInput, match="is open in photosearch"):
         backup(stocked.settings, tmp_path / "opened")
+    postgres = Settings(data_dir=tmp_path / "pg", database_url="postgresql://me@db.example/photos")
+    with pytest.raises(InvalidInput, match="pg_dump"):  # said before any connection is tried
+        backup(postgres, tmp_path / "backup")
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(InvalidInput, match="can't make the backup folder"):
         backup(stocked.settings, tmp_path / "a-file" / "backup")
