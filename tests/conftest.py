@@ -254,6 +254,16 @@ def make_photos(sample_images: list[Image.Image]) -> Callable[..., list[Path]]:
     return make
 
 
+@pytest.fixture
+def stocked(services: Services, make_photos: Callable[..., list[Path]], tmp_path: Path) -> Services:
+    """Services with a profile "p" of three photos, ingested from a folder."""
+    make_photos(tmp_path / "album", 3)
+    services.library.create_profile("p")
+    job_id = services.jobs.create_job("p", "folder", {"folder": str(tmp_path / "album")})
+    assert services.jobs.run_job(job_id).done == 3
+    return services
+
+
 def load_corpus_module() -> ModuleType:
     """tests/fixtures/make_bad_images.py as a module (also imported by tests/unit/test_imageio.py)."""
     if "make_bad_images" in sys.modules:

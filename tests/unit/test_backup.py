@@ -25,16 +25,6 @@ from photosearch.services.check import check
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def stocked(services: Services, make_photos, tmp_path: Path) -> Services:  # noqa: ANN001
-    """Services with a profile of three photos, ingested from a folder."""
-    make_photos(tmp_path / "album", 3)
-    services.library.create_profile("p")
-    job_id = services.jobs.create_job("p", "folder", {"folder": str(tmp_path / "album")})
-    assert services.jobs.run_job(job_id).done == 3
-    return services
-
-
 def _open(data_dir: Path, describer) -> Services:  # noqa: ANN001
     return Services.create(Settings(data_dir=data_dir, demo=False), describer=lambda: describer)
 

@@ -24,16 +24,6 @@ from photosearch.storage.models import Job
 pytestmark = pytest.mark.databases("sqlite", "postgresql")  # storage on both stores (conftest.py)
 
 
-@pytest.fixture
-def stocked(services: Services, make_photos, tmp_path: Path) -> Services:
-    """Services with a profile of three photos, ingested from a folder."""
-    make_photos(tmp_path / "album", 3)
-    services.library.create_profile("p")
-    job_id = services.jobs.create_job("p", "folder", {"folder": str(tmp_path / "album")})
-    assert services.jobs.run_job(job_id).done == 3
-    return services
-
-
 def _ids(services: Services) -> list[int]:
     return sorted(services.index.photo_ids())
 

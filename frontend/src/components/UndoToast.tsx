@@ -2,8 +2,9 @@ import "./UndoToast.css";
 import type { PendingUndo } from "../hooks/useUndoableDelete";
 import { plural } from "../lib/format";
 
-/** "Deleted 3 photos · Undo", bottom of the screen, for a few seconds after a delete. */
+/** "Deleting 3 photos…", then "Deleted 3 photos · Undo", bottom of the screen, for a few seconds after a delete. */
 export function UndoToast({ pending, onUndo, onDismiss }: { pending: PendingUndo; onUndo: () => void; onDismiss: () => void }) {
+  const photos = plural(pending.ids.length, "photo");
   return (
     <div
       className={pending.error ? "toast toast-error" : "toast"}
@@ -12,7 +13,7 @@ export function UndoToast({ pending, onUndo, onDismiss }: { pending: PendingUndo
       data-testid="undo-toast"
       data-landed={pending.landed}
     >
-      <span>{pending.error ?? `${pending.landed ? "Deleted" : "Deleting"} ${plural(pending.ids.length, "photo")}${pending.landed ? "" : "…"}`}</span>
+      <span>{pending.error ?? (pending.landed ? `Deleted ${photos}` : `Deleting ${photos}…`)}</span>
       {!pending.error && (
         <button type="button" className="btn btn-small" data-testid="undo" onClick={onUndo}>
           Undo
