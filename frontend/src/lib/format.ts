@@ -95,7 +95,8 @@ export function jobTitle(job: Pick<Job, "kind" | "id" | "title">): string {
 
 /**
  * How a job ended, as a person would put it: a "done" job where every photo failed is a failure,
- * one where some failed is "partial".
+ * one where some failed is "partial". The command line words it the same way (JobStatus.outcome in
+ * backend/photosearch/services/jobs.py).
  */
 export function jobOutcome(
   job: Pick<Job, "status" | "done" | "failed" | "total">,
