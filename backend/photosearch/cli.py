@@ -617,6 +617,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length-penalty", type=float, default=None)
     p.add_argument("--no-constraints", action="store_true", help="plain beam search (no label-noun constraints)")
     p.add_argument("--min-mass", type=float, default=None, help="constraint threshold (default: the product's)")
+    p.add_argument("--seen-sure", type=float, default=None,
+                   help="probability at which the grounded sentence names the joint space's noun (default: the "
+                   "product's; above 1: never)")
     p.add_argument("--float32", action="store_true", help="the decoder in float32 (the app runs it as int8)")
     p.add_argument("--no-people-check", action="store_true", help="let every caption use person words")
     p.add_argument("--people-below", type=float, default=None,

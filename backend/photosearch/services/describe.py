@@ -33,7 +33,7 @@ from PIL import Image
 if TYPE_CHECKING:
     import torch
 
-from photosearch.vision.captioner import people
+from photosearch.vision.captioner import joint_nouns, people
 from photosearch.vision.captioner.grounding import (
     GROUNDING_VERSION,
     MAX_CONSTRAINTS,
@@ -88,6 +88,7 @@ class Describer:
         self.text_embedder = text_embedder
         self.max_constraints = MAX_CONSTRAINTS  # label nouns a caption must use (0: plain beam search)
         self._people_prompts: np.ndarray | None = None  # joint-space vectors of people.py's prompts
+        self._noun_phrases: np.ndarray | None = None  # joint-space vectors of joint_nouns.phrases()
         self._sentence_vectors: dict[str, np.ndarray] = {}  # grounded sentence -> MiniLM vector [384]
         self._lock = threading.Lock()
 
@@ -112,6 +113,16 @@ class Describer:
                 self._people_prompts = self.retrieval.text_vectors(self.text_embedder.embed(list(people.PROMPTS)))
             scores = people.people_scores(image_vectors, self._people_prompts)
         return caption_bans(probs, scores) or [() for _ in image_vectors]
+
+    def _seen_nouns(self, image_vectors: np.ndarray | list) -> list[joint_nouns.SeenNoun | None]:
+        """Per photo the noun the joint space is sure of (joint_nouns.py), or None; all None without the
+        retrieval head or the text model."""
+        if self.retrieval is None or self.text_embedder is None:
+            return [None] * len(image_vectors)
+        if self._noun_phrases is None:
+            self._noun_phrases = self.retrieval.text_vectors(self.text_embedder.embed(joint_nouns.phrases()))
+        seen = joint_nouns.likeliest(image_vectors, self._noun_phrases, self.retrieval.scale)
+        return joint_nouns.sure_nouns(seen)
 
     def _confidences(self, image_vectors: np.ndarray | list, caption_vectors: np.ndarray | list,
                      captions: list[str], grounded: list[str | None]) -> list[float | None]:
@@ -163,10 +174,11 @@ class Describer:
             labels = top_labels(features.logits) if features.logits is not None else [[] for _ in images]
             probs = features.logits.float().softmax(dim=1) if features.logits is not None else None  # [B, 1000]
             masses = [noun_masses(p) for p in probs] if probs is not None else [[] for _ in images]
-            required = [[n.words for n in confident_nouns(m, limit=self.max_constraints)] for m in masses]
             image_vectors = (
                 self.retrieval.image_vectors(features.grid) if self.retrieval else [None] * len(images)
             )
+            seen = self._seen_nouns(image_vectors)
+            required = [[n.words for n in confident_nouns(m, limit=self.max_constraints)] for m in masses]
             banned = self._banned_words(probs, image_vectors)
             captions = (
                 self.captioner.caption(features.grid, required=required, banned=banned)
@@ -176,7 +188,7 @@ class Describer:
             text_vectors = (
                 self.text_embedder.embed(texts) if self.text_embedder and any(texts) else [None] * len(images)
             )
-            grounded = [grounded_sentence(m) if m else None for m in masses]
+            grounded = [grounded_sentence(m, s) if m else None for m, s in zip(masses, seen, strict=True)]
             confidences = self._confidences(image_vectors, text_vectors, texts, grounded)
         grid_side = int(round(features.grid.shape[1] ** 0.5))
         out = []

@@ -179,6 +179,11 @@ class RetrievalHead(nn.Module):
     def dim(self) -> int:
         return self.cfg.dim * len(self.members)
 
+    @property
+    def scale(self) -> float:
+        """The members' mean learned inverse temperature: how sharply a cosine becomes a probability."""
+        return float(torch.stack([m.scale().detach() for m in self.members]).mean())
+
     def encode_image(self, grid: torch.Tensor) -> torch.Tensor:
         # grid [B, P, C] -> [B, members * dim], unit rows
         return torch.cat([m.encode_image(grid) for m in self.members], -1) / math.sqrt(len(self.members))

@@ -166,8 +166,9 @@ export function PhotoView({
   );
 }
 
-/** Which sentence is shown, and why: the captioner's own, or one built from the labels, whichever the joint
- * image-text space finds closer to the photo (the caption's confidence is 50 % at a tie). */
+/** Which sentence is shown, and why: the captioner's own, or one built from the labels (and, where they are unsure,
+ * the scene the joint space is sure of: "Possibly the sky or a parachute."), whichever the joint image-text space
+ * finds closer to the photo (the caption's confidence is 50 % at a tie). */
 function describedBy(photo: PhotoDetail): { text: string | null; provenance: string | null; shown: "caption" | "grounded" } {
   const d = photo.description;
   if (!d) return { text: photo.caption, provenance: photo.caption ? "Written by the captioner" : null, shown: "caption" };
@@ -175,7 +176,7 @@ function describedBy(photo: PhotoDetail): { text: string | null; provenance: str
   if (d.shown === "grounded" && d.grounded_caption) {
     return {
       text: d.grounded_caption,
-      provenance: `Built from the labels below — it fits the photo better than the captioner's own sentence${conf}`,
+      provenance: `Built from the labels below and the scene search recognises — it fits the photo better than the captioner's own sentence${conf}`,
       shown: "grounded",
     };
   }
@@ -355,7 +356,7 @@ function PhotoDetails({ photo, result }: { photo: PhotoDetail; result?: SearchRe
             <summary>About this description</summary>
             {other && (
               <p className="small">
-                {description.shown === "grounded" ? "The captioner's own sentence: " : "Built from the labels: "}“{other}”
+                {description.shown === "grounded" ? "The captioner's own sentence: " : "Built from the labels and the scene search recognises: "}“{other}”
               </p>
             )}
             {photo.model && <p className="muted small">Models: {photo.model}</p>}

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from photosearch.research import MACHINE, command_line, report_footer, write_report
+from photosearch.vision.captioner import joint_nouns
 from photosearch.vision.captioner.captioner import Captioner
 from photosearch.vision.captioner.dataset import cache_features, read_captions
 from photosearch.vision.captioner.metrics import corpus_scores
@@ -48,6 +49,7 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
     captioner.length_penalty = length_penalty
     probs = classifier_probs(cache["grid"])  # [N, 1000], once for constraints, bans and grounded sentences
     joint = JointSpace.load(cache["grid"])
+    seen = joint.seen_nouns(getattr(args, "seen_sure", None)) if joint else [None] * len(probs)
     required = None if args.no_constraints else required_words(probs, args.min_mass)
     below = getattr(args, "people_below", None)
     banned = word_bans(probs, joint if not getattr(args, "no_people_check", False) else None, below)
@@ -60,7 +62,7 @@ def evaluate(args: argparse.Namespace) -> list[dict]:
         rows.append({"beam": beam, **scores, "seconds": seconds,
                      "mean_words": sum(map(len, hyps)) / max(len(hyps), 1)})
         print(_row(rows[-1]), flush=True)
-        shown = shown_sentences(probs, joint, hyps) if joint is not None else None
+        shown = shown_sentences(probs, joint, hyps, seen) if joint is not None else None
         if shown is not None:  # what the cards would say: the caption, or the grounded sentence where unsure
             texts, grounded = shown
             shown_scores = corpus_scores(references, texts, meteor=False, cider=True)
@@ -96,14 +98,20 @@ class JointSpace:
     def text_vectors(self, sentences: list[str]) -> np.ndarray:
         return self.head.text_vectors(self.embedder.embed(sentences))
 
+    def seen_nouns(self, sure: float | None = None) -> list[joint_nouns.SeenNoun | None]:
+        """Per photo the noun the joint space is sure of, as the product finds it (joint_nouns.py)."""
+        seen = joint_nouns.likeliest(self.image_vectors, self.text_vectors(joint_nouns.phrases()), self.head.scale)
+        return joint_nouns.sure_nouns(seen, joint_nouns.SURE if sure is None else sure)
 
-def shown_sentences(probs: torch.Tensor, joint: JointSpace, hyps: list[list[str]]) -> tuple[list[list[str]], int]:
+
+def shown_sentences(probs: torch.Tensor, joint: JointSpace, hyps: list[list[str]],
+                    seen: list[joint_nouns.SeenNoun | None]) -> tuple[list[list[str]], int]:
     """The words each photo's card would show (grounding.shown_text with the product's joint-space
     confidence) and how many show the grounded sentence."""
     from photosearch.vision.captioner import grounding
 
     captions = [" ".join(words) for words in hyps]
-    grounded = [grounding.grounded_sentence(grounding.noun_masses(p)) for p in probs]
+    grounded = [grounding.grounded_sentence(grounding.noun_masses(p), s) for p, s in zip(probs, seen, strict=True)]
     confidences = grounding.joint_confidences(joint.image_vectors, joint.text_vectors(captions),
                                               joint.text_vectors(grounded))
     shown = [grounding.shown_text(c, conf, g) for c, conf, g in zip(captions, confidences, grounded, strict=True)]

@@ -10,7 +10,9 @@ pass knows 1,000 kinds of thing. A few small pieces join them:
                            two, none when unsure. These become the beam search's constraints (beam.py),
                            each met by the noun or its nearest category ("alp" or "mountain").
   grounded_sentence(...)   a sentence made from the labels alone ("A photo of an espresso."), shown when the
-                           caption is not to be trusted.
+                           caption is not to be trusted. Where the classifier is unsure, the noun the joint
+                           space is sure of (joint_nouns.py: places and nature) comes first ("Possibly the sky
+                           or a parachute.").
   no_dog_bans(probs)       the words "dog"/"puppy" a caption may not use: where the 118 dog breeds together
                            hold almost no probability (Flickr8k's decoder names a dog in photos of coffee,
                            coins and flowers). caption_bans(probs, people_scores) joins it with
@@ -39,12 +41,15 @@ from photosearch.vision.labels import classes_named, label_nouns
 if TYPE_CHECKING:  # torch only at run time of the functions given tensors: the search server never imports it
     import torch
 
+    from photosearch.vision.captioner.joint_nouns import SeenNoun
+
 # Part of every description's caption_model: captions change when the grounding does (which nouns are
 # forced), so `photosearch redescribe` must redo photos described under an older version.
-GROUNDING_VERSION = "hedged-6"  # 3: no person words where the joint space sees no people (people.py); 4: no dog
+GROUNDING_VERSION = "hedged-7"  # 3: no person words where the joint space sees no people (people.py); 4: no dog
 # words where the classifier sees no dog (no_dog_bans), and the caption's confidence from the joint space; 5: five
 # players and a hair spray no longer called "instrumentation" (label_nouns.json); 6: no word on both sides of
-# "and" (beam.py: "a brown and brown dog")
+# "and" (beam.py: "a brown and brown dog"); 7: the joint space's sure noun where the classifier is unsure
+# (joint_nouns.py)
 # A noun's (or category's) summed class probability before the caption must use it. Chosen on the Flickr8k
 # dev split (docs/captioner-eval.md): novel-object F1 0.580 / 0.616 / 0.619 at 0.5 / 0.4 / 0.3 while BLEU-4
 # stayed at or above the previous product's (0.2125): 0.2135 at 0.5, 0.2134 at 0.3.
@@ -173,22 +178,28 @@ def grounded_nouns(sentence: str) -> str:
     return _FRAME.sub("", sentence.strip())
 
 
-def grounded_sentence(masses: list[NounMass]) -> str:
-    """A sentence that says only what the classifier says, as surely as it says it: the most specific sure
-    noun or category ("A photo of a flower."), else a likely category ("Possibly a building." when shelter,
-    house and shed share 0.36) or the likeliest nouns ("Possibly a daisy or a fungus.")."""
+def grounded_sentence(masses: list[NounMass], seen: SeenNoun | None = None) -> str:
+    """A sentence that says only what the recognisers say, as surely as they say it: the classifier's most
+    specific sure noun or category ("A photo of a flower."); else the joint space's sure noun (`seen`,
+    joint_nouns.py) before the classifier's likeliest ("Possibly a pier or a beacon."); else a likely category
+    ("Possibly a building." when shelter, house and shed share 0.36) or the likeliest nouns ("Possibly a daisy
+    or a fungus.")."""
     if not masses:
-        return "A photo."
+        return f"Possibly {seen.noun.phrase}." if seen else "A photo."
     sure = confident_nouns(masses, min_mass=GROUND_SURE_MASS, limit=1)
     if sure:
         return f"A photo of {with_article(sure[0].noun)}."
     top = masses[0]
     likely = confident_nouns(masses, min_mass=CONSTRAINT_MIN_MASS, limit=1)
+    guess = likely[0].noun if likely and likely[0].mass > top.mass else top.noun
+    if seen and not {guess, plural(guess), *top.hypernyms} & set(seen.forms):
+        return f"Possibly {seen.noun.phrase} or {with_article(guess)}."
     if likely and likely[0].mass > top.mass:  # a category likelier than any one noun: "Possibly a building."
         return f"Possibly {with_article(likely[0].noun)}."
     if len(masses) > 1 and masses[1].mass >= 0.5 * top.mass:
         return f"Possibly {with_article(top.noun)} or {with_article(masses[1].noun)}."
     return f"Possibly {with_article(top.noun)}."
+
 
 
 def no_dog_bans(probs: torch.Tensor, below: float = NO_DOG_BELOW) -> list[tuple[str, ...]]:
