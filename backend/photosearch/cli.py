@@ -188,7 +188,10 @@ def cmd_profile(args: argparse.Namespace) -> None:
     elif args.action == "list":
         for p in services.library.profiles():
             shown = f"\t{p.display_name}" if p.display_name != p.name else ""  # what the web app calls it
-            print(f"{p.name}\t{p.photo_count} photos{shown}")
+            older = services.library.outdated(p.name).photos
+            # after an upgrade: the descriptions improve only once `redescribe` has run
+            stale = f" ({older} described by older models: photosearch redescribe {p.name})" if older else ""
+            print(f"{p.name}\t{p.photo_count} photos{stale}{shown}")
     elif args.action == "delete":
         services.library.delete_profile(args.name)
         print(f"deleted {args.name}")

@@ -16,6 +16,13 @@ export interface Profile {
   created_at: string;
 }
 
+/** A collection's photos that older models described: "Describe again" gives them today's descriptions. */
+export interface OutdatedPhotos {
+  profile: string;
+  photos: number | null; // null: the server cannot tell which models describe photos today
+  caption_model: string | null;
+}
+
 export type JobKind = "urls" | "folder" | "upload" | "instagram" | "instagram_profile" | "redescribe";
 export type JobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
 
@@ -389,6 +396,8 @@ export const api = {
   cancelJob: (id: number) => request<Job>(`/jobs/${id}/cancel`, { method: "POST" }),
   /** Describe every photo of the collection again with the current models (a job). */
   redescribe: (profile: string) => request<Job>(`/profiles/${enc(profile)}/redescribe`, { method: "POST" }),
+  outdated: (profile: string, signal?: AbortSignal) =>
+    request<OutdatedPhotos>(`/profiles/${enc(profile)}/outdated`, { signal }),
 
   // search
   search: (

@@ -416,6 +416,30 @@ def test_cancel_a_running_job(page, server, paris_folder: Path) -> None:
     assert server.get_json(f"/api/jobs/{card.get_attribute('data-job-id')}")["status"] == "cancelled"
 
 
+def test_photos_older_models_described_are_counted_until_described_again(page, server, paris_folder: Path) -> None:
+    """After an upgrade the cards keep their old sentences: the collection says how many photos older models
+    described, and "Describe again" redoes them (the note goes away)."""
+    import sqlite3
+
+    from playwright.sync_api import expect
+
+    created = server.post_json("/api/profiles", {"name": "upgraded"})
+    job = server.post_json(f"/api/profiles/{created['name']}/sources", {"folder": str(paris_folder)})
+    photos = server.wait_for_job(job["id"])["done"]
+    with contextlib.closing(sqlite3.connect(server.data_dir / "photosearch.db")) as db, db:  # as an upgrade leaves it
+        db.execute("UPDATE descriptions SET caption_model = 'captioner-flickr8k@open-vocab-0+hedged-1' WHERE photo_id "
+                   "IN (SELECT id FROM photos WHERE profile_id = (SELECT id FROM profiles WHERE name = ?))",
+                   (created["name"],))
+    page.goto(f"/?profile={created['name']}")
+    expect(page.get_by_test_id("outdated")).to_have_text(f"{photos} photos described by older models")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("redescribe").click()
+    card = page.get_by_test_id("job-progress").first
+    expect(card).to_have_attribute("data-status", "done", timeout=120_000)
+    expect(page.get_by_test_id("outdated")).to_have_count(0)
+    assert server.get_json(f"/api/profiles/{created['name']}/outdated")["photos"] == 0
+
+
 def test_rename_keeps_the_address(page, server) -> None:
     from playwright.sync_api import expect
 

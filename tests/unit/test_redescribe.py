@@ -67,6 +67,7 @@ def test_redescribe_fills_captions_grounding_and_version(
 
     again = services.jobs.run_job(services.jobs.create_job("album", "redescribe", {}))
     assert again.status == "done" and again.skipped == len(ids) and again.done == 0
+    assert again.failures == []  # already current is no failure: nothing for the job card to list
 
     # Same weights, older grounding (the caption_model written before GROUNDING_VERSION): described again.
     with services.ingestor.db.session() as session:
@@ -91,3 +92,29 @@ def test_redescribe_over_the_api_is_a_job(make_client, make_photos, tmp_path: Pa
     description = client.get(f"/api/photos/{photo_id}").get_json()["description"]
     assert set(description) == {"caption", "caption_confidence", "grounded_caption", "shown"}
     assert client.post("/api/profiles/nobody/redescribe").status_code == 404
+
+
+def test_the_collection_says_how_many_photos_older_models_described(
+    make_client, full_describer: Describer, make_photos, tmp_path: Path, capsys
+) -> None:
+    """After an upgrade the cards keep their old sentences until redescribe: the API (which the collection page
+    asks) and `photosearch profile list` say how many, and a redescribe brings it to 0."""
+    from photosearch import cli
+    from photosearch.vision.captioner import caption_model_today
+
+    client, services = make_client()
+    _ingest(services, tmp_path / "photos") if make_photos(tmp_path / "photos", 3) else None
+    today = caption_model_today()
+    assert today == full_describer.caption_model  # the weights' version file agrees with the weights
+    # the test describer has no captioner: its descriptions are older models'
+    assert client.get("/api/profiles/album/outdated").get_json() == {"profile": "album", "photos": 3,
+                                                                    "caption_model": today}
+    cli.main(["profile", "list", "--data-dir", str(services.settings.data_dir)])
+    assert "3 described by older models: photosearch redescribe album" in capsys.readouterr().out
+
+    services.ingestor.describer = lambda: full_describer
+    assert services.jobs.run_job(services.jobs.create_job("album", "redescribe", {})).status == "done"
+    assert client.get("/api/profiles/album/outdated").get_json()["photos"] == 0
+    cli.main(["profile", "list", "--data-dir", str(services.settings.data_dir)])
+    assert "older models" not in capsys.readouterr().out
+    assert client.get("/api/profiles/nobody/outdated").status_code == 404

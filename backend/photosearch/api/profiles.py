@@ -44,6 +44,12 @@ def get_profile(name: str):
     return jsonable(services().library.profile(name))
 
 
+@bp.get("/profiles/<name>/outdated")
+def outdated_photos(name: str):
+    """{"profile", "photos", "caption_model"}: photos older models described; "photos": null where unknown."""
+    return jsonable(services().library.outdated(name))
+
+
 @bp.delete("/profiles/<name>")
 def delete_profile(name: str):
     services().library.delete_profile(name)

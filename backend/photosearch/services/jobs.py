@@ -137,7 +137,9 @@ T = TypeVar("T")
 
 
 class JobKind(Protocol):
-    """What one kind of job does. `Jobs.kinds` holds one per kind (the name stored in Job.kind)."""
+    """What one kind of job does. `Jobs.kinds` holds one per kind (the name stored in Job.kind). A kind whose
+    skipped items are no problem (redescribe's, already current) says so with `SKIPS_ARE_FINE = True`: its status
+    then lists only failed items among `failures`."""
 
     def title(self, spec: dict) -> str:
         """A few words naming the job for people: "12 URLs", "Describe again with today's models"."""
@@ -365,11 +367,14 @@ class Jobs:
                     select(JobItem.status, func.count()).where(JobItem.job_id == job_id).group_by(JobItem.status)
                 ).all()
             )
+            # what went wrong, with why; a kind whose skipped items are fine (redescribe: already current) lists
+            # only its failed ones
+            shown = ("failed",) if getattr(self.kinds.get(job.kind), "SKIPS_ARE_FINE", False) else ("failed", "skipped")
             failures = [
                 JobFailure(source, error)
                 for source, error in session.execute(
                     select(JobItem.source, JobItem.error)
-                    .where(JobItem.job_id == job_id, JobItem.status.in_(("failed", "skipped")))
+                    .where(JobItem.job_id == job_id, JobItem.status.in_(shown))
                     .order_by(JobItem.position)
                     .limit(MAX_FAILURES_SHOWN)
                 )

@@ -20,6 +20,7 @@ from photosearch.storage.db import Database
 from photosearch.storage.index import PhotoIndex
 from photosearch.storage.models import Description, Job, Photo, Profile
 from photosearch.storage.snapshots import remove_snapshots
+from photosearch.vision.captioner import caption_model_today
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_DISPLAY_NAME = 200
@@ -85,6 +86,15 @@ class ProfileInfo:
     display_name: str  # what people see ("Été à Paris"); the name when none was given
     photo_count: int
     created_at: datetime | None
+
+
+@dataclass
+class OutdatedPhotos:
+    """A collection's photos that older models described (or none did): `photosearch redescribe` redoes them."""
+
+    profile: str
+    photos: int | None  # None where today's models cannot be told (no captioner weights)
+    caption_model: str | None  # what describes photos today ("captioner-flickr8k@open-vocab-1+hedged-7")
 
 
 @dataclass
@@ -219,6 +229,23 @@ class Library:
             count = session.scalar(select(func.count()).where(Photo.profile_id == profile.id,
                                                               Photo.deleted_at.is_(None)))
             return profile_info(profile, count or 0)
+
+    def outdated(self, name: str) -> OutdatedPhotos:
+        """How many of the collection's photos were described by other models than today's (after an upgrade).
+        A full scan of the collection's descriptions (about 70 ms at 100,000 photos), so the collection page
+        asks for it on its own."""
+        today = caption_model_today()
+        with self.db.session() as session:
+            profile = profile_by_name(session, name)
+            if today is None:
+                return OutdatedPhotos(profile.name, None, None)
+            count = session.scalar(
+                select(func.count()).select_from(Photo)
+                .outerjoin(Description, Description.photo_id == Photo.id)
+                .where(Photo.profile_id == profile.id, Photo.deleted_at.is_(None),
+                       (Description.caption_model.is_(None)) | (Description.caption_model != today))
+            )
+            return OutdatedPhotos(profile.name, count or 0, today)
 
     def rename_profile(self, name: str, display_name: object) -> ProfileInfo:
         """Change what a collection is called on screen; its URL-safe name (and every link) stays."""

@@ -36,6 +36,7 @@ class Redescribe:
     """The "redescribe" job kind: describe a profile's stored photos again, batch by batch."""
 
     KIND = "redescribe"
+    SKIPS_ARE_FINE = True  # a skipped photo is already described by today's models, or deleted: nothing failed
 
     def __init__(self, ingestor: Ingestor) -> None:
         self.ingestor = ingestor  # its database, settings, index and (shared, loaded once) models

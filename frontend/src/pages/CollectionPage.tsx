@@ -15,6 +15,7 @@ import { Timeline } from "../components/Timeline";
 import { UndoToast } from "../components/UndoToast";
 import { useJobs } from "../hooks/useJobs";
 import { useLimits } from "../hooks/useLimits";
+import { useOutdated } from "../hooks/useOutdated";
 import { useSearch } from "../hooks/useSearch";
 import { useSuggestions } from "../hooks/useSuggestions";
 import { useTimeline } from "../hooks/useTimeline";
@@ -54,6 +55,8 @@ export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile;
   const search = useSearch(profile.name, state.q, maxQueryLength, filters);
   const timeline = useTimeline(profile.name, state.sort === "oldest" ? "oldest" : "newest", browsing && !empty);
   const suggestions = useSuggestions(profile.name, profile.photo_count);
+  const [jobsFinished, setJobsFinished] = useState(0);
+  const outdated = useOutdated(profile.name, profile.photo_count, jobsFinished);
   const deletion = useUndoableDelete(profile.name, onPhotosChanged);
   const [actionError, setActionError] = useState<string | null>(null);
   const lastRefresh = useRef(0);
@@ -69,6 +72,7 @@ export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile;
       if (finishedNow) {
         search.reload();
         timeline.reload();
+        setJobsFinished((n) => n + 1);
       }
     },
     [onPhotosChanged, search.reload, timeline.reload],
@@ -273,6 +277,11 @@ export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile;
             {plural(profile.photo_count, "photo")} in {profileLabel(profile)}
           </span>
           <div className="collection-actions">
+            {outdated > 0 && !active && (
+              <span className="muted small" data-testid="outdated">
+                {plural(outdated, "photo")} described by older models
+              </span>
+            )}
             {!empty && (
               <button type="button" className="btn btn-small" data-testid="redescribe" onClick={() => void describeAgain()}>
                 Describe again

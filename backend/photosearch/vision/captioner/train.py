@@ -30,6 +30,7 @@ import torch
 from tqdm import tqdm
 
 from photosearch.research import run_script
+from photosearch.vision.captioner import version_file
 from photosearch.vision.captioner.beam import beam_search
 from photosearch.vision.captioner.dataset import cache_features, read_captions
 from photosearch.vision.captioner.metrics import corpus_scores
@@ -206,6 +207,7 @@ def save_weights(config: dict, state: dict, word_map: WordMap, target_dir: Path,
     path = target_dir / f"{name}.pt"
     torch.save({"config": config.to_dict(), "decoder": weights, "encoder": "efficientnet-lite0",
                 "trained": {**trained, "version": version}}, path)
+    version_file(path).write_text(version + "\n")  # read by servers that never load torch (caption_model_today)
     word_map.save(target_dir / f"{name}.wordmap.json")
     print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return path
