@@ -433,11 +433,12 @@ def test_photos_older_models_described_are_counted_until_described_again(page, s
     page.goto(f"/?profile={created['name']}")
     expect(page.get_by_test_id("outdated")).to_have_text(f"{photos} photos described by older models")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_test_id("redescribe").click()
-    card = page.get_by_test_id("job-progress").first
+    with page.expect_response(lambda r: r.url.endswith("/redescribe") and r.request.method == "POST") as posted:
+        page.get_by_test_id("redescribe").click()
+    card = page.locator(f'[data-testid="job-progress"][data-job-id="{posted.value.json()["id"]}"]')
     expect(card).to_have_attribute("data-status", "done", timeout=120_000)
-    expect(page.get_by_test_id("outdated")).to_have_count(0)
     assert server.get_json(f"/api/profiles/{created['name']}/outdated")["photos"] == 0
+    expect(page.get_by_test_id("outdated")).to_have_count(0)
 
 
 def test_rename_keeps_the_address(page, server) -> None:

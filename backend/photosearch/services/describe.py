@@ -174,11 +174,11 @@ class Describer:
             labels = top_labels(features.logits) if features.logits is not None else [[] for _ in images]
             probs = features.logits.float().softmax(dim=1) if features.logits is not None else None  # [B, 1000]
             masses = [noun_masses(p) for p in probs] if probs is not None else [[] for _ in images]
+            required = [[n.words for n in confident_nouns(m, limit=self.max_constraints)] for m in masses]
             image_vectors = (
                 self.retrieval.image_vectors(features.grid) if self.retrieval else [None] * len(images)
             )
             seen = self._seen_nouns(image_vectors)
-            required = [[n.words for n in confident_nouns(m, limit=self.max_constraints)] for m in masses]
             banned = self._banned_words(probs, image_vectors)
             captions = (
                 self.captioner.caption(features.grid, required=required, banned=banned)

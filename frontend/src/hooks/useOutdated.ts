@@ -13,6 +13,7 @@ export function useOutdated(profile: string, photoCount: number, refresh: number
       setOutdated(0);
       return;
     }
+    setOutdated(0); // unknown until the server answers: a finished "Describe again" must not show the old count
     const ctrl = new AbortController();
     api.outdated(profile, ctrl.signal).then(
       (found) => setOutdated(typeof found.photos === "number" ? found.photos : 0),

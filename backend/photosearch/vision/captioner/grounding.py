@@ -181,7 +181,7 @@ def grounded_nouns(sentence: str) -> str:
 def grounded_sentence(masses: list[NounMass], seen: SeenNoun | None = None) -> str:
     """A sentence that says only what the recognisers say, as surely as they say it: the classifier's most
     specific sure noun or category ("A photo of a flower."); else the joint space's sure noun (`seen`,
-    joint_nouns.py) before the classifier's likeliest ("Possibly a pier or a beacon."); else a likely category
+    joint_nouns.py) before the classifier's likeliest ("Possibly the sky or a parachute."); else a likely category
     ("Possibly a building." when shelter, house and shed share 0.36) or the likeliest nouns ("Possibly a daisy
     or a fungus.")."""
     if not masses:
@@ -191,15 +191,15 @@ def grounded_sentence(masses: list[NounMass], seen: SeenNoun | None = None) -> s
         return f"A photo of {with_article(sure[0].noun)}."
     top = masses[0]
     likely = confident_nouns(masses, min_mass=CONSTRAINT_MIN_MASS, limit=1)
-    guess = likely[0].noun if likely and likely[0].mass > top.mass else top.noun
+    category = likely[0].noun if likely and likely[0].mass > top.mass else None  # "building": shelter + house + shed
+    guess = category or top.noun
     if seen and not {guess, plural(guess), *top.hypernyms} & set(seen.forms):
         return f"Possibly {seen.noun.phrase} or {with_article(guess)}."
-    if likely and likely[0].mass > top.mass:  # a category likelier than any one noun: "Possibly a building."
-        return f"Possibly {with_article(likely[0].noun)}."
+    if category:  # a category likelier than any one noun: "Possibly a building."
+        return f"Possibly {with_article(category)}."
     if len(masses) > 1 and masses[1].mass >= 0.5 * top.mass:
         return f"Possibly {with_article(top.noun)} or {with_article(masses[1].noun)}."
     return f"Possibly {with_article(top.noun)}."
-
 
 
 def no_dog_bans(probs: torch.Tensor, below: float = NO_DOG_BELOW) -> list[tuple[str, ...]]:
