@@ -176,7 +176,7 @@ function describedBy(photo: PhotoDetail): { text: string | null; provenance: str
   if (d.shown === "grounded" && d.grounded_caption) {
     return {
       text: d.grounded_caption,
-      provenance: `Built from the labels below and the scene search recognises — it fits the photo better than the captioner's own sentence${conf}`,
+      provenance: `Built from the labels below and the scene that search recognises — it fits the photo better than the captioner's own sentence${conf}`,
       shown: "grounded",
     };
   }
@@ -356,7 +356,7 @@ function PhotoDetails({ photo, result }: { photo: PhotoDetail; result?: SearchRe
             <summary>About this description</summary>
             {other && (
               <p className="small">
-                {description.shown === "grounded" ? "The captioner's own sentence: " : "Built from the labels and the scene search recognises: "}“{other}”
+                {description.shown === "grounded" ? "The captioner's own sentence: " : "Built from the labels and the scene that search recognises: "}“{other}”
               </p>
             )}
             {photo.model && <p className="muted small">Models: {photo.model}</p>}

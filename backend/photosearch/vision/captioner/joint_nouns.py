@@ -71,12 +71,13 @@ def phrases() -> list[str]:
 def likeliest(image_vectors: np.ndarray, phrase_vectors: np.ndarray, scale: float) -> list[SeenNoun]:
     """Per photo the likeliest noun and its probability. image_vectors [N, d] and phrase_vectors [V, d] (the
     joint-space vectors of `phrases()`) have unit rows; scale is the head's inverse temperature."""
-    logits = scale * (np.asarray(image_vectors, np.float32) @ np.asarray(phrase_vectors, np.float32).T)  # [N, V]
-    logits -= logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=1, keepdims=True)
-    best = probs.argmax(axis=1)  # [N]
-    return [SeenNoun(NOUNS[j], float(probs[i, j])) for i, j in enumerate(best.tolist())]
+    import torch  # not numpy's matmul: OpenBLAS's own threads spun beside the models' and slowed ingest by 20 %
+
+    photos = torch.as_tensor(np.asarray(image_vectors, np.float32))
+    phrases_ = torch.as_tensor(np.asarray(phrase_vectors, np.float32))
+    probs = (scale * photos @ phrases_.T).softmax(dim=1)  # [N, V]
+    best, index = probs.max(dim=1)  # [N]
+    return [SeenNoun(NOUNS[j], p) for p, j in zip(best.tolist(), index.tolist(), strict=True)]
 
 
 def sure_nouns(seen: list[SeenNoun], sure: float = SURE) -> list[SeenNoun | None]:
