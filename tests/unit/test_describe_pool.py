@@ -204,3 +204,19 @@ def test_workers_exit_when_their_owner_is_killed(tmp_path: Path) -> None:
     finally:
         owner.kill()
         owner.wait(timeout=30)
+
+
+def test_a_broken_pools_leftover_worker_is_killed() -> None:
+    """A worker that a broken pool still holds (one a concurrent batch started as the pool broke, which waits for
+    work forever, and the interpreter's exit with it) is killed by reap_workers."""
+    import multiprocessing
+
+    from photosearch.services.describe_pool import reap_workers
+
+    leftover = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    leftover.start()
+
+    started = time.monotonic()
+    reap_workers({leftover.pid: leftover}, seconds=0.5, every=0.05)  # a broken executor's {pid: process}
+    leftover.join(timeout=10)
+    assert not leftover.is_alive() and time.monotonic() - started < 10

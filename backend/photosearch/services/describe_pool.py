@@ -39,6 +39,7 @@ from photosearch.services.describe import Describer, PhotoDescription
 log = logging.getLogger(__name__)
 
 IDLE_CLOSE_S = 300.0  # workers with no batch for this long stop (and free the models' memory)
+REAP_S = 10.0  # how long a broken pool's leftover workers are looked for (and killed) after it is dropped
 OWNER_CHECK_S = 1.0  # how often a worker checks that the process that started it is still there
 
 _describer: Describer | None = None  # in a worker: its models
@@ -165,6 +166,9 @@ class DescriberPool:
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
+            if getattr(executor, "_broken", False):  # its manager thread may wait for a leftover worker
+                threading.Thread(target=reap_workers, args=(getattr(executor, "_processes", None),),
+                                 name="photosearch-reap-workers", daemon=True).start()
             executor.shutdown(wait=True, cancel_futures=True)
 
     def _settled(self, _: Future) -> None:
@@ -202,7 +206,24 @@ class DescriberPool:
             if executor is None or not getattr(executor, "_broken", False):
                 return
             self._executor = None
+        workers = getattr(executor, "_processes", None)  # the manager thread's own dict: shutdown drops the attribute
         executor.shutdown(wait=False, cancel_futures=True)
+        threading.Thread(target=reap_workers, args=(workers,), name="photosearch-reap-workers", daemon=True).start()
+
+
+def reap_workers(workers: dict[int, multiprocessing.process.BaseProcess] | None, seconds: float = REAP_S,
+                 every: float = 0.2) -> None:
+    """Kill whatever workers of a broken pool are still alive, for `seconds`. Its manager thread terminates the
+    workers it knows of, but one that a batch submitted in the same instant started (a race in CPython's
+    ProcessPoolExecutor) waits for work forever, and the manager thread waits for it: then `photosearch ingest`
+    never exits (seen once in CI: the test run hung after its last test until that worker was killed).
+    `workers` is the executor's {pid: process} dict, which the racing submit adds to."""
+    deadline = time.monotonic() + seconds
+    while workers is not None and time.monotonic() < deadline:
+        for process in list(workers.values()):
+            if process.is_alive():
+                process.kill()
+        time.sleep(every)
 
 
 def _copy_outcome(source: Future, target: Future) -> None:
