@@ -37,7 +37,7 @@ SURE = 0.5
 @dataclass(frozen=True)
 class JointNoun:
     forms: tuple[str, ...]  # the words that name it, the usual one first: ("flowers", "flower")
-    article: str  # what the captions put before it: "a" ("a dog", "an ocean" would be "an"), "the" or ""
+    article: str  # what the captions most often put before it: "a" (said "an" before a vowel), "the" or ""
 
     @property
     def phrase(self) -> str:
@@ -73,9 +73,9 @@ def likeliest(image_vectors: np.ndarray, phrase_vectors: np.ndarray, scale: floa
     joint-space vectors of `phrases()`) have unit rows; scale is the head's inverse temperature."""
     import torch  # not numpy's matmul: OpenBLAS's own threads spun beside the models' and slowed ingest by 20 %
 
-    photos = torch.as_tensor(np.asarray(image_vectors, np.float32))
-    phrases_ = torch.as_tensor(np.asarray(phrase_vectors, np.float32))
-    probs = (scale * photos @ phrases_.T).softmax(dim=1)  # [N, V]
+    photos = torch.as_tensor(np.asarray(image_vectors, np.float32))  # [N, d]
+    nouns = torch.as_tensor(np.asarray(phrase_vectors, np.float32))  # [V, d]
+    probs = (scale * photos @ nouns.T).softmax(dim=1)  # [N, V]
     best, index = probs.max(dim=1)  # [N]
     return [SeenNoun(NOUNS[j], p) for p, j in zip(best.tolist(), index.tolist(), strict=True)]
 
