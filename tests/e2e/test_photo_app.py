@@ -418,7 +418,7 @@ def test_cancel_a_running_job(page, server, paris_folder: Path) -> None:
 
 def test_photos_older_models_described_are_counted_until_described_again(page, server, paris_folder: Path) -> None:
     """After an upgrade the cards keep their old sentences: the collection says how many photos older models
-    described, and "Describe again" redoes them (the note goes away)."""
+    described, and "Describe again" redoes them (the note and the button go away: nothing is left to redo)."""
     import sqlite3
 
     from playwright.sync_api import expect
@@ -432,13 +432,16 @@ def test_photos_older_models_described_are_counted_until_described_again(page, s
                    (created["name"],))
     page.goto(f"/?profile={created['name']}")
     expect(page.get_by_test_id("outdated")).to_have_text(f"{photos} photos described by older models")
-    page.once("dialog", lambda dialog: dialog.accept())
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     with page.expect_response(lambda r: r.url.endswith("/redescribe") and r.request.method == "POST") as posted:
         page.get_by_test_id("redescribe").click()
+    assert asked and asked[0].startswith(f"Describe the {photos} photos older models described in")
     card = page.locator(f'[data-testid="job-progress"][data-job-id="{posted.value.json()["id"]}"]')
     expect(card).to_have_attribute("data-status", "done", timeout=120_000)
     assert server.get_json(f"/api/profiles/{created['name']}/outdated")["photos"] == 0
     expect(page.get_by_test_id("outdated")).to_have_count(0)
+    expect(page.get_by_test_id("redescribe")).to_have_count(0)  # nothing left to describe again
 
 
 def test_rename_keeps_the_address(page, server) -> None:

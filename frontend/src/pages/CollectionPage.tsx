@@ -230,7 +230,9 @@ export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile;
 
   // ------------------------------------------------------------------ actions
   const describeAgain = async () => {
-    if (!window.confirm(`Describe all ${plural(profile.photo_count, "photo")} in “${profileLabel(profile)}” again with the current models?`)) return;
+    // photos today's models described are skipped: say which ones will be described when that is known
+    const which = outdated ? `the ${plural(outdated, "photo")} older models described` : `all ${plural(profile.photo_count, "photo")}`;
+    if (!window.confirm(`Describe ${which} in “${profileLabel(profile)}” again with today's models?`)) return;
     setActionError(null);
     try {
       addJob(await api.redescribe(profile.name));
@@ -277,12 +279,12 @@ export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile;
             {plural(profile.photo_count, "photo")} in {profileLabel(profile)}
           </span>
           <div className="collection-actions">
-            {outdated > 0 && !active && (
+            {outdated !== null && outdated > 0 && !active && (
               <span className="muted small" data-testid="outdated">
                 {plural(outdated, "photo")} described by older models
               </span>
             )}
-            {!empty && (
+            {!empty && outdated !== 0 && ( // with every photo described by today's models there is nothing to redo
               <button type="button" className="btn btn-small" data-testid="redescribe" onClick={() => void describeAgain()}>
                 Describe again
               </button>
