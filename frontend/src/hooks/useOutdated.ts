@@ -4,13 +4,14 @@ import { api } from "../api";
 /**
  * How many of the collection's photos older models described (after an upgrade: `photosearch redescribe`, or
  * "Describe again", gives them today's descriptions); null while it is not known, or when the server cannot tell.
- * Asked for on its own (a scan of the collection on the server), again when the collection changes or `refresh`
- * does.
+ * Asked for on its own (a scan of the collection on the server), again when `refresh` changes (the page bumps it
+ * when a job finishes) or the collection becomes empty or not.
  */
 export function useOutdated(profile: string, photoCount: number, refresh: number): number | null {
   const [outdated, setOutdated] = useState<number | null>(null);
+  const empty = photoCount === 0;
   useEffect(() => {
-    if (photoCount === 0) {
+    if (empty) {
       setOutdated(0);
       return;
     }
@@ -21,6 +22,7 @@ export function useOutdated(profile: string, photoCount: number, refresh: number
       () => setOutdated(null),
     );
     return () => ctrl.abort();
-  }, [profile, photoCount, refresh]);
+    // not on every change of the count: during an ingest it changes every 2 s, and each answer is a scan
+  }, [profile, empty, refresh]);
   return outdated;
 }
