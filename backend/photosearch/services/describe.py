@@ -89,6 +89,7 @@ class Describer:
         self.max_constraints = MAX_CONSTRAINTS  # label nouns a caption must use (0: plain beam search)
         self._people_prompts: np.ndarray | None = None  # joint-space vectors of people.py's prompts
         self._noun_phrases: np.ndarray | None = None  # joint-space vectors of joint_nouns.phrases()
+        self._noun_scale = 1.0  # the retrieval head's inverse temperature, read with the phrases
         self._sentence_vectors: dict[str, np.ndarray] = {}  # grounded sentence -> MiniLM vector [384]
         self._lock = threading.Lock()
 
@@ -121,7 +122,8 @@ class Describer:
             return [None] * len(image_vectors)
         if self._noun_phrases is None:
             self._noun_phrases = self.retrieval.text_vectors(self.text_embedder.embed(joint_nouns.phrases()))
-        seen = joint_nouns.likeliest(image_vectors, self._noun_phrases, self.retrieval.scale)
+            self._noun_scale = self.retrieval.scale
+        seen = joint_nouns.likeliest(image_vectors, self._noun_phrases, self._noun_scale)
         return joint_nouns.sure_nouns(seen)
 
     def _confidences(self, image_vectors: np.ndarray | list, caption_vectors: np.ndarray | list,

@@ -167,8 +167,7 @@ class DescriberPool:
             executor, self._executor = self._executor, None
         if executor is not None:
             if getattr(executor, "_broken", False):  # its manager thread may wait for a leftover worker
-                threading.Thread(target=reap_workers, args=(getattr(executor, "_processes", None),),
-                                 name="photosearch-reap-workers", daemon=True).start()
+                _reap_in_background(executor)
             executor.shutdown(wait=True, cancel_futures=True)
 
     def _settled(self, _: Future) -> None:
@@ -206,9 +205,15 @@ class DescriberPool:
             if executor is None or not getattr(executor, "_broken", False):
                 return
             self._executor = None
-        workers = getattr(executor, "_processes", None)  # the manager thread's own dict: shutdown drops the attribute
+        _reap_in_background(executor)  # before shutdown, which drops the executor's worker dict
         executor.shutdown(wait=False, cancel_futures=True)
-        threading.Thread(target=reap_workers, args=(workers,), name="photosearch-reap-workers", daemon=True).start()
+
+
+def _reap_in_background(executor: ProcessPoolExecutor) -> None:
+    """reap_workers on a broken executor's workers, in a daemon thread. Takes the manager thread's own
+    {pid: process} dict now: shutdown drops the executor's attribute, and a racing submit adds to the dict."""
+    workers = getattr(executor, "_processes", None)
+    threading.Thread(target=reap_workers, args=(workers,), name="photosearch-reap-workers", daemon=True).start()
 
 
 def reap_workers(workers: dict[int, multiprocessing.process.BaseProcess] | None, seconds: float = REAP_S,
