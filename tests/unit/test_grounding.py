@@ -134,8 +134,8 @@ def test_caption_bans_join_the_dog_and_the_people_checks_and_skip_what_is_missin
     probs = torch.zeros(2, 1000)
     probs[:, IMAGENET_CLASSES.index("espresso")] = 1.0  # no dog in either photo
     scores = np.array([0.3, -0.5], np.float32)  # people in the first photo only
-    assert caption_bans(probs, scores) == [DOG_WORDS, people.PERSON_WORDS + DOG_WORDS]
+    assert caption_bans(probs, scores) == [DOG_WORDS, people.BANNED_WITHOUT_PEOPLE + DOG_WORDS]
     assert caption_bans(probs) == [DOG_WORDS, DOG_WORDS]  # no joint space: the dog check alone
-    assert caption_bans(None, scores) == [(), people.PERSON_WORDS]  # no classifier: the people check alone
+    assert caption_bans(None, scores) == [(), people.BANNED_WITHOUT_PEOPLE]  # no classifier: the people check alone
     assert caption_bans(None) == []
-    assert caption_bans(probs, scores, people_below=0.5)[0] == people.PERSON_WORDS + DOG_WORDS
+    assert caption_bans(probs, scores, people_below=0.5)[0] == people.BANNED_WITHOUT_PEOPLE + DOG_WORDS

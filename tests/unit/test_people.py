@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from photosearch.vision.captioner import people
@@ -24,6 +25,23 @@ def test_people_score_is_best_person_prompt_minus_best_other_prompt() -> None:
     assert scores[0] > 0 > scores[1]
     bans = people.banned_words(scores)
     assert bans[0] == () and "man" in bans[1] and "people" in bans[1]
+    # no one to wear a jacket either ("a daisy in a yellow jacket")
+    assert {"jacket", "shirt", "wearing"} <= set(bans[1])
+
+
+def test_a_word_the_classifier_asks_for_is_not_banned() -> None:
+    """A photo the people check sees no one in may still be of a helmet: the constraint wins over the ban, and the
+    other banned words stay banned."""
+    from photosearch.vision.captioner.captioner import Captioner
+
+    captioner = Captioner.load()
+    grid = torch.zeros(1, 49, 1280)
+    banned = [people.BANNED_WITHOUT_PEOPLE]
+    free = captioner.caption(grid, beam_size=3, banned=banned)[0][0]
+    helmet = captioner.caption(grid, beam_size=3, required=[[("helmet", "helmets")]], banned=banned)[0][0]
+    assert "helmet" in helmet.words or "helmets" in helmet.words, helmet.words
+    for caption in (free, helmet):
+        assert not (set(caption.words) - {"helmet", "helmets"}) & set(people.BANNED_WITHOUT_PEOPLE), caption.words
 
 
 def test_the_app_keeps_people_out_of_an_espresso_and_in_a_portrait() -> None:

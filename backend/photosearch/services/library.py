@@ -94,7 +94,7 @@ class OutdatedPhotos:
 
     profile: str
     photos: int | None  # None where today's models cannot be told (no captioner weights)
-    caption_model: str | None  # what describes photos today ("captioner-flickr8k@open-vocab-1+hedged-7")
+    caption_model: str | None  # what describes photos today ("captioner-flickr8k@open-vocab-1+hedged-8")
 
 
 @dataclass

@@ -14,7 +14,7 @@ def version_file(weights: Path) -> Path:
 
 
 def caption_model_today(weights: Path = DEFAULT_WEIGHTS) -> str | None:
-    """What a description written now records as its caption_model ("captioner-flickr8k@open-vocab-1+hedged-7",
+    """What a description written now records as its caption_model ("captioner-flickr8k@open-vocab-1+hedged-8",
     as Describer.caption_model says), read without torch; None without the weights' version file."""
     from photosearch.vision.captioner.grounding import GROUNDING_VERSION
 

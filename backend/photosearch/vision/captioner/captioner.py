@@ -129,8 +129,11 @@ class Captioner:
         ids = [[alts for alts in (self._ids(c) for c in constraints) if alts] for constraints in (required or [])]
         ids += [[] for _ in range(grid.shape[0] - len(ids))]
         plurals = self._plural_ids(required or [])
-        ban_ids = [[self.word_map.word_to_id[w] for w in words if w in self.word_map.word_to_id]
-                   for words in (banned or [])]
+        # A word the photo's constraints ask for is never banned ("a helmet" where the classifier is sure of one
+        # and the people check sees no wearer): the constraint could not be met.
+        wanted = [{i for alts in constraints for i in alts} for constraints in ids]
+        ban_ids = [[i for i in (self.word_map.word_to_id.get(w) for w in words) if i is not None and i not in wanted[b]]
+                   for b, words in enumerate(banned or [])]
         ban_ids += [[] for _ in range(grid.shape[0] - len(ban_ids))]
         out: list[list[Caption]] = [[] for _ in range(grid.shape[0])]
         for count in sorted({len(c) for c in ids}):
