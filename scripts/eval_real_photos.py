@@ -56,9 +56,12 @@ def chosen_photos(photos: list[dict], skip_added: list[str], skip_demo: bool) ->
 
 
 def group_summary(rows: list[dict]) -> str:
-    """"19/29 captions, 19/29 shown": how many of a group's captions and shown texts name the subject."""
+    """"19/29 captions, 19/29 shown, people in 13/27 captions": how many of a group's captions and shown texts
+    name the subject, and how many of its captions put people into a photo without any."""
+    no_people = sum(not r["has_people"] for r in rows)
     return (f"{sum(r['names_subject'] for r in rows)}/{len(rows)} captions, "
-            f"{sum(r['shown_names_subject'] for r in rows)}/{len(rows)} shown")
+            f"{sum(r['shown_names_subject'] for r in rows)}/{len(rows)} shown, "
+            f"people in {sum(r['people_added'] for r in rows)}/{no_people} captions")
 
 
 def evaluate(args: argparse.Namespace) -> dict:
@@ -94,7 +97,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             "names_subject": bool(words(desc.caption) & subject),
             "grounded": desc.grounded_caption, "confidence": desc.caption_confidence, "shown": desc.shown,
             "shown_names_subject": bool(words(desc.display_caption) & subject),
-            "people_added": no_people and bool(words(desc.caption) & PEOPLE),
+            "people_added": no_people and bool(words(desc.caption) & PEOPLE), "has_people": not no_people,
             "dog_added": not subject & DOGS and bool(words(desc.caption) & DOGS),
             "shown_people_added": no_people and bool(words(desc.display_caption) & PEOPLE),
             "labels": ", ".join(f"{lab['label']} {lab['score']:.2f}" for lab in desc.labels[:3]),

@@ -49,8 +49,8 @@ GROUNDING_VERSION = "hedged-8"  # 3: no person words where the joint space sees 
 # words where the classifier sees no dog (no_dog_bans), and the caption's confidence from the joint space; 5: five
 # players and a hair spray no longer called "instrumentation" (label_nouns.json); 6: no word on both sides of
 # "and" (beam.py: "a brown and brown dog"); 7: the joint space's sure noun where the classifier is unsure
-# (joint_nouns.py); 8: the people check compares with nature, the sky, plants, things on a table and insects too,
-# and bans what only people wear (people.py)
+# (joint_nouns.py); 8: no clothes where the people check sees no one to wear them (people.py), and the joint
+# space's noun from p 0.4
 # A noun's (or category's) summed class probability before the caption must use it. Chosen on the Flickr8k
 # dev split (docs/captioner-eval.md): novel-object F1 0.580 / 0.616 / 0.619 at 0.5 / 0.4 / 0.3 while BLEU-4
 # stayed at or above the previous product's (0.2125): 0.2135 at 0.5, 0.2134 at 0.3.

@@ -8,14 +8,14 @@ people: the photo's vector is compared with a few sentences about people and a f
     people_score = max_p cos(photo, "a person" | "a man" | ...) - max_o cos(photo, "a dog" | "a landscape" | ...)
 
 On the Flickr8k dev split it tells photos whose references mostly mention people from photos whose references
-never do with ROC AUC 0.972. Below NO_PEOPLE_BELOW the caption may not use PERSON_WORDS, nor WORN_WORDS (no one
+never do with ROC AUC 0.977. Below NO_PEOPLE_BELOW the caption may not use PERSON_WORDS, nor WORN_WORDS (no one
 to wear "a yellow jacket", which the decoder gave a daisy): beam search bans them, so the decoder says what else
 it sees. Shapes: image vectors [N, d] and prompt vectors [P, d], unit rows.
 
-The "other" prompts name what Flickr8k rarely shows but people photograph at home: nature, the sky, a plant,
-things on a table, insects. With only "a dog / an animal / a landscape / an object", an empty pier in fog or a
-leaf scored as near "a man" as Flickr8k's people photos do, and 23 of 40 real photos without people got person
-words (docs/captioner-eval.md, round 14).
+More "other" prompts (nature, the sky, a plant, a thing on a table, an insect) at the threshold that keeps the
+same 93 % of Flickr8k's people photos took person words out of 20 -> 9 of the 40 real photos they were chosen
+on, and put them into 11 instead of 9 of 17 held-out ones (an apple, a bowl of fruit): not kept
+(docs/captioner-eval.md, round 14).
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ from __future__ import annotations
 import numpy as np
 
 PERSON_PROMPTS = ("a person", "a man", "a woman", "a child", "people")
-OTHER_PROMPTS = ("a dog", "an animal", "a landscape", "an object", "nature", "the sky", "a plant",
-                 "a thing on a table", "an insect")
+OTHER_PROMPTS = ("a dog", "an animal", "a landscape", "an object")
 PROMPTS = (*PERSON_PROMPTS, *OTHER_PROMPTS)  # embed these, in this order, for `people_scores`
-# Chosen on the Flickr8k dev split (docs/captioner-eval.md, round 14), as in round 4: 93 % of photos with people
-# keep their person words (and 88 % of photos without people lose them).
-NO_PEOPLE_BELOW = -0.23
+# Chosen on the Flickr8k dev split (docs/captioner-eval.md): 93 % of photos with people keep their person
+# words, 94 % of photos without people lose them.
+NO_PEOPLE_BELOW = -0.15
 PERSON_WORDS = (
     "man", "men", "woman", "women", "boy", "boys", "girl", "girls", "person", "people", "persons", "child",
     "children", "kid", "kids", "baby", "babies", "toddler", "guy", "guys", "lady", "ladies", "crowd", "player",
