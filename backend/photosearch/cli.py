@@ -461,6 +461,7 @@ def cmd_train_captioner(args: argparse.Namespace) -> None:
 def cmd_eval_captioner(args: argparse.Namespace) -> None:
     from photosearch.vision.captioner.evaluate import evaluate
 
+    args.out = args.out or f"docs/captioner-eval-{args.split}.md"
     evaluate(args)
 
 
@@ -627,7 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-people-check", action="store_true", help="let every caption use person words")
     p.add_argument("--people-below", type=float, default=None,
                    help="people score under which person words are banned (default: the product's)")
-    p.add_argument("--out", default="docs/captioner-eval.md")
+    p.add_argument("--out", default=None,
+                   help="markdown table (default docs/captioner-eval-SPLIT.md; docs/captioner-eval.md is the written "
+                        "history of every round)")
     p.set_defaults(func=cmd_eval_captioner)
 
     p = sub.add_parser("train-retrieval", add_help=False, help="train the image-text retrieval head on Flickr8k")
