@@ -418,7 +418,8 @@ def test_cancel_a_running_job(page, server, paris_folder: Path) -> None:
 
 def test_photos_older_models_described_are_counted_until_described_again(page, server, paris_folder: Path) -> None:
     """After an upgrade the cards keep their old sentences: the collection says how many photos older models
-    described, and "Describe again" redoes them (the note and the button go away: nothing is left to redo)."""
+    described (deleting one counts it out, Undo in again), and "Describe again" redoes them (the note and the
+    button go away: nothing is left to redo)."""
     import sqlite3
 
     from playwright.sync_api import expect
@@ -432,6 +433,14 @@ def test_photos_older_models_described_are_counted_until_described_again(page, s
                    (created["name"],))
     page.goto(f"/?profile={created['name']}")
     expect(page.get_by_test_id("outdated")).to_have_text(f"{photos} photos described by older models")
+    # deleting one of them counts it out, and Undo counts it in again
+    listed = server.get_json(f"/api/profiles/{created['name']}/photos?limit=1")["photos"][0]["id"]
+    page.goto(f"/?profile={created['name']}&photo={listed}")
+    page.get_by_test_id("photo-view").get_by_test_id("photo-delete").click()
+    expect(page.get_by_test_id("outdated")).to_have_text(f"{photos - 1} photos described by older models")
+    page.get_by_test_id("undo-toast").get_by_test_id("undo").click()
+    expect(page.get_by_test_id("outdated")).to_have_text(f"{photos} photos described by older models")
+    page.keyboard.press("Escape")
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     with page.expect_response(lambda r: r.url.endswith("/redescribe") and r.request.method == "POST") as posted:

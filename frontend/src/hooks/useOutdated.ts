@@ -5,7 +5,7 @@ import { api } from "../api";
  * How many of the collection's photos older models described (after an upgrade: `photosearch redescribe`, or
  * "Describe again", gives them today's descriptions); null while it is not known, or when the server cannot tell.
  * Asked for on its own (a scan of the collection on the server), again when `refresh` changes (the page bumps it
- * when a job finishes) or the collection becomes empty or not.
+ * when a job finishes and when photos are deleted or restored) or the collection becomes empty or not.
  */
 export function useOutdated(profile: string, photoCount: number, refresh: number): number | null {
   const [outdated, setOutdated] = useState<number | null>(null);

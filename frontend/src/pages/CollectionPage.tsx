@@ -55,9 +55,14 @@ export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile;
   const search = useSearch(profile.name, state.q, maxQueryLength, filters);
   const timeline = useTimeline(profile.name, state.sort === "oldest" ? "oldest" : "newest", browsing && !empty);
   const suggestions = useSuggestions(profile.name, profile.photo_count);
-  const [jobsFinished, setJobsFinished] = useState(0);
-  const outdated = useOutdated(profile.name, profile.photo_count, jobsFinished);
-  const deletion = useUndoableDelete(profile.name, onPhotosChanged);
+  // Bumped when the outdated count may have changed: a job finished, or photos were deleted or restored.
+  const [recount, setRecount] = useState(0);
+  const outdated = useOutdated(profile.name, profile.photo_count, recount);
+  const onDeletedOrRestored = useCallback(() => {
+    onPhotosChanged();
+    setRecount((n) => n + 1);
+  }, [onPhotosChanged]);
+  const deletion = useUndoableDelete(profile.name, onDeletedOrRestored);
   const [actionError, setActionError] = useState<string | null>(null);
   const lastRefresh = useRef(0);
 
@@ -72,7 +77,7 @@ export function CollectionPage({ profile, onPhotosChanged }: { profile: Profile;
       if (finishedNow) {
         search.reload();
         timeline.reload();
-        setJobsFinished((n) => n + 1);
+        setRecount((n) => n + 1);
       }
     },
     [onPhotosChanged, search.reload, timeline.reload],
