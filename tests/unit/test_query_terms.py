@@ -62,6 +62,16 @@ def test_reasons_in_plain_words() -> None:
     labels = [{"label": "espresso", "score": 0.9}, {"label": "cup", "score": 0.05}]
     out = reasons("espresso", {"labels": {"espresso"}}, labels, "", [], semantic=0.1, label_meaning=None)
     assert out == [{"text": "espresso (in labels, 90 %)", "kind": "label"}]
+    # a word is credited to the likeliest label that holds it, by name, noun or category, not to a 1 % one
+    mandrill = [{"label": "baboon", "score": 0.74}, {"label": "guenon", "score": 0.1},
+                {"label": "proboscis monkey", "score": 0.01}]
+    out = reasons("a monkey", {"labels": {"monkey"}}, mandrill, "", [], semantic=0.5, label_meaning=None)
+    assert out[0] == {"text": "monkey (label baboon, 74 %)", "kind": "label"}
+    assert not any("proboscis" in r["text"] for r in out)
+    out = reasons("a cup of espresso", {"labels": {"espresso", "cup"}}, labels, "", [], semantic=0.5,
+                  label_meaning=None)
+    assert out[:2] == [{"text": "espresso (in labels, 90 %)", "kind": "label"},
+                       {"text": "cup (in labels, 5 %)", "kind": "label"}]
     out = reasons("a dog on the beach", {"caption": {"dog", "beach"}}, [], "", [], semantic=0.6,
                   label_meaning=None)
     assert out == [{"text": "“dog”, “beach” in the description", "kind": "caption"},

@@ -99,18 +99,19 @@ def reasons(query: str, matched: dict[str, set[str]], labels: list[dict], poster
         return [w for w in query_words if set(stems(w)) & stem_set or w in stem_set]
 
     label_stems = matched.get("labels", set())
-    if label_stems:
-        for lab in labels:
-            lab_stems = set(stems(lab["label"].replace(",", " ")))
-            hit = typed(label_stems & lab_stems) if lab_stems & label_stems else []
-            if hit:
-                out.append({"text": f"{lab['label']} (in labels, {_percent(lab['score'])})", "kind": "label"})
-        if not any(r["kind"] == "label" for r in out):  # met through the label's plain noun or category
-            hit = typed(label_stems)
-            if hit and labels:
-                top = labels[0]
-                out.append({"text": f"{', '.join(hit)} (label {top['label']}, {_percent(top['score'])})",
-                            "kind": "label"})
+    credited: set[str] = set()
+    # Each word is credited to the likeliest label that holds it, in its name or in its plain noun and categories
+    # (as the index's labels field does): "monkey" in a mandrill's photo is "monkey (label baboon, 74 %)", not its
+    # fifth label "proboscis monkey (in labels, 1 %)".
+    for lab in labels if label_stems else []:  # most probable first
+        hit = [w for w in typed(label_stems & set(stems(_label_words(lab)))) if w not in credited]
+        if not hit:
+            continue
+        credited.update(hit)
+        named = typed(label_stems & set(stems(lab["label"].replace(",", " "))))
+        text = (f"{lab['label']} (in labels, {_percent(lab['score'])})" if set(hit) <= set(named)
+                else f"{', '.join(hit)} (label {lab['label']}, {_percent(lab['score'])})")
+        out.append({"text": text, "kind": "label"})
     # The caption field holds the sentence the card shows (ingest.index_doc); the captioner's other sentences,
     # an unsure caption among them, are only in the photo's view: say which.
     caption_words = typed(matched.get("caption", set()))
