@@ -39,6 +39,7 @@ import waitress  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from photosearch import units
 from photosearch.api import create_app
 from photosearch.api.processes import listening_socket, run_children, serve_child
 from photosearch.api.serialize import jsonable
@@ -191,7 +192,7 @@ def cmd_profile(args: argparse.Namespace) -> None:
             older = services.library.outdated(p.name).photos
             # after an upgrade: the descriptions improve only once `redescribe` has run
             stale = f" ({older} described by older models: photosearch redescribe {p.name})" if older else ""
-            print(f"{p.name}\t{p.photo_count} photos{stale}{shown}")
+            print(f"{p.name}\t{units.photos(p.photo_count)}{stale}{shown}")
     elif args.action == "delete":
         services.library.delete_profile(args.name)
         print(f"deleted {args.name}")
@@ -213,7 +214,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     status = _run_job_with_bar(services, job_id, f"indexing {args.name}", args.quiet)
     for failure in status.failures:
         print(f"  {failure.source}: {failure.error}", file=sys.stderr)
-    print(f"{status.outcome}: {status.done} photos indexed{_already(status)}, {status.failed} failed, "
+    print(f"{status.outcome}: {units.photos(status.done)} indexed{_already(status)}, {status.failed} failed, "
           f"{status.skipped} skipped" + (f" ({status.error})" if status.error else ""))
     if status.outcome == "failed":
         raise SystemExit(1)
@@ -269,7 +270,7 @@ def cmd_redescribe(args: argparse.Namespace) -> None:
         services.library.profile_id(name)  # NotFound for an unknown profile
         job_id = services.jobs.create_job(name, "redescribe", {})
         status = _run_job_with_bar(services, job_id, f"redescribing {name}", args.quiet)
-        print(f"{name}: {status.status}: {status.done} photos described again, {status.skipped} already "
+        print(f"{name}: {status.status}: {units.photos(status.done)} described again, {status.skipped} already "
               f"current, {status.failed} failed" + (f" ({status.error})" if status.error else ""))
         if status.status == "failed":
             raise SystemExit(1)
@@ -428,7 +429,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(dataclasses.asdict(report), indent=1))
         return
-    print(f"backed up {report.photos} photos to {report.destination}: {report.files_copied} files copied "
+    print(f"backed up {units.photos(report.photos)} to {report.destination}: {report.files_copied} files copied "
           f"({report.bytes_copied / 1e6:.1f} MB), {report.files_unchanged} already there, "
           f"{report.files_removed} of purged photos removed")
     for missing in report.files_missing:

@@ -128,3 +128,16 @@ def test_an_ingest_where_every_photo_failed_has_failed(tmp_path: Path, capsys) -
     assert capsys.readouterr().out.startswith("failed: 0 photos indexed, 2 failed")
     cli.main(["jobs", "--data-dir", str(tmp_path / "data")])  # and the job list words it the same way
     assert capsys.readouterr().out.split("\t")[1:4] == ["failed", "p", "2/2"]
+
+
+def test_counts_read_as_words(tmp_path: Path, capsys, make_photos) -> None:  # noqa: ANN001
+    """"1 photo indexed", not "1 photos indexed"."""
+    from photosearch import cli
+    from photosearch.units import photos
+
+    assert (photos(0), photos(1), photos(2)) == ("0 photos", "1 photo", "2 photos")
+    album = tmp_path / "album"
+    make_photos(album, 1)
+    (album / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG" * 10)
+    cli.main(["ingest", "p", "--folder", str(album), "--data-dir", str(tmp_path / "data"), "--quiet"])
+    assert capsys.readouterr().out.startswith("partial: 1 photo indexed, 1 failed")
