@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def vocabulary(data: Path, wordnet: Path, min_captions: int) -> list[joint_nouns.JointNoun]:
+    """make_joint_nouns.py's nouns at a lower caption count (scripts/ is no package: loaded from its file)."""
     spec = importlib.util.spec_from_file_location("make_joint_nouns", ROOT / "scripts" / "make_joint_nouns.py")
     maker = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(maker)
