@@ -17,6 +17,7 @@ why each photo matched, in plain words.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import Counter
@@ -104,7 +105,7 @@ def reasons(query: str, matched: dict[str, set[str]], labels: list[dict], poster
     # (as the index's labels field does): "monkey" in a mandrill's photo is "monkey (label baboon, 74 %)", not its
     # fifth label "proboscis monkey (in labels, 1 %)".
     for lab in labels if label_stems else []:  # most probable first
-        hit = [w for w in typed(label_stems & set(stems(_label_words(lab)))) if w not in credited]
+        hit = [w for w in typed(label_stems & _label_stems(lab["label"], lab.get("index"))) if w not in credited]
         if not hit:
             continue
         credited.update(hit)
@@ -263,6 +264,13 @@ class ProfileTexts:
             last_id = rows[-1][0]
         ids, index, prob = (np.concatenate(column) for column in zip(*parts, strict=True))
         return ProfileText(counts, ids, index, prob)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_stems(name: str, index: int | None) -> frozenset[str]:
+    """The stems of a label's name, plain noun and categories: kept, as a page of results asks for the same few
+    hundred labels over and over."""
+    return frozenset(stems(_label_words({"label": name, "index": index})))
 
 
 def _label_words(label: dict) -> str:
